@@ -1,0 +1,1 @@
+"""DeepSeek V4 checkpoint → GGUF conversion and quantization (no CLI dependencies)."""

@@ -1,0 +1,103 @@
+"""`v4 pack`: build the context only, and print it, its manifest or its token tree."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+PATHS_HELP = "Directories, files or globs to pack (default: . unless stdin is piped); - reads stdin."
+
+
+def pack_command(
+    paths: Optional[List[str]] = typer.Argument(None, help=PATHS_HELP, show_default=False),
+    budget: Optional[str] = typer.Option(
+        None, "--budget", "-b", help="Token budget, e.g. 128k (default: the model's context minus room for the answer)."
+    ),
+    model: Optional[str] = typer.Option(None, "--model", "-m", help="Model whose context sets the default budget."),
+    fmt: str = typer.Option("xml", "--format", "-f", help="xml, markdown, plain, or json (the manifest)."),
+    tree: bool = typer.Option(False, "--tree", help="Print the file tree with token counts instead of the context."),
+    include: List[str] = typer.Option([], "--include", "-i", help="Only files matching this glob (repeatable)."),
+    exclude: List[str] = typer.Option([], "--exclude", "-e", help="Leave out files matching this glob (repeatable)."),
+    max_file_size: str = typer.Option("1MB", "--max-file-size", help="Skip files larger than this (0: no limit)."),
+    no_default_ignores: bool = typer.Option(False, "--no-default-ignores", help="Do not apply the built-in ignore list."),
+    no_gitignore: bool = typer.Option(False, "--no-gitignore", help="Ignore .gitignore, .ignore and .v4ignore rules."),
+    follow_symlinks: bool = typer.Option(False, "--follow-symlinks", help="Follow symlinks that leave the root."),
+    no_redact: bool = typer.Option(False, "--no-redact", help="Keep secrets in the output (they are redacted by default)."),
+    no_cache: bool = typer.Option(False, "--no-cache", help="Do not read or write the token cache."),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write to this file instead of stdout."),
+) -> None:
+    """Pack paths and/or stdin into one context within a token budget, deterministically."""
+    from v4cli.cli import inputs
+    from v4cli.config import default_budget, resolve_model
+    from v4cli.context.cache import Cache, default_cache_dir
+    from v4cli.context.pack import pack
+    from v4cli.context.sources import SourceOptions, collect
+    from v4cli.render.progress import StderrProgress
+
+    targets, want_stdin = inputs.split_stdin_marker(list(paths or []))
+    stdin = inputs.read_stdin() if want_stdin or inputs.piped_stdin() else None
+    if not targets and not (want_stdin or stdin):
+        targets = ["."]
+    tokens_budget = inputs.parse_count(budget) if budget else default_budget(resolve_model(model))
+    options = SourceOptions(
+        include=tuple(include),
+        exclude=tuple(exclude),
+        max_file_bytes=inputs.parse_size(max_file_size),
+        follow_symlinks=follow_symlinks,
+        default_ignores=not no_default_ignores,
+        use_gitignore=not no_gitignore,
+    )
+    cache = Cache(None if no_cache else default_cache_dir())
+    try:
+        with StderrProgress() as progress:
+            collection = collect(targets, options, stdin=stdin if stdin else None)
+            result = pack(collection, budget=tokens_budget, fmt=fmt, redact=not no_redact, cache=cache, progress=progress)
+    finally:
+        cache.close()
+
+    if tree:
+        from v4cli.context.formats import render_tree
+
+        rows = [(f.path, f.tokens, "" if f.status == "full" else f"{f.status}: {f.reason}") for f in result.files]
+        rows += [(s.path, 0, f"skipped: {s.reason}") for s in result.skipped]
+        product = render_tree(rows)
+    elif fmt == "json":
+        import json
+
+        product = json.dumps(result.manifest(), indent=2, ensure_ascii=False) + "\n"
+    else:
+        product = result.text
+    _emit(product, output)
+    _summary(result)
+
+
+def _emit(product: str, output: Optional[Path]) -> None:
+    if output is None:
+        sys.stdout.write(product)
+        sys.stdout.flush()
+        return
+    from v4cli.errors import UsageError
+
+    try:
+        output.write_text(product, encoding="utf-8", errors="surrogateescape")
+    except OSError as err:
+        raise UsageError(f"cannot write {output}: {err.strerror}") from None
+
+
+def _summary(result) -> None:
+    """One line on stderr for a person at a terminal; scripts get a quiet stderr."""
+    if not sys.stderr.isatty():
+        return
+    by_status: dict[str, int] = {}
+    for f in result.files:
+        by_status[f.status] = by_status.get(f.status, 0) + 1
+    parts = [f"{n} {status}" for status, n in sorted(by_status.items())]
+    if result.skipped:
+        parts.append(f"{len(result.skipped)} skipped")
+    redacted = sum(len(f.redactions) for f in result.files if f.status != "omitted")
+    if redacted:
+        parts.append(f"{redacted} secrets redacted")
+    sys.stderr.write(f"v4: {result.tokens:,} of {result.budget:,} tokens; files: {', '.join(parts) or 'none'}\n")
