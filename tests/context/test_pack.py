@@ -8,6 +8,7 @@ import random
 import pytest
 
 from tests.conftest import make_git_repo, write_tree
+from v4cli.context import formats
 from v4cli.context.cache import Cache
 from v4cli.context.pack import pack
 from v4cli.context.sources import SourceOptions, collect
@@ -66,7 +67,9 @@ def test_budget_is_never_exceeded(tmp_path, fmt, budget):
         assert f"omitted (over budget): {f.path}" in result.text
     for f in result.files:
         if f.status == "full":
-            assert f.path in result.text
+            text = (repo / f.path).read_text(encoding="utf-8")
+            opening = formats.file_open(fmt, formats.Shown(f.path, f.language, text, f.tokens))
+            assert opening in result.text
 
 
 def test_smallest_files_are_admitted_first(tmp_path):
@@ -92,7 +95,7 @@ def test_stdin_that_does_not_fit_is_truncated_to_a_whole_line_head(tmp_path):
     assert entry.path == "<stdin>" and entry.status == "truncated"
     assert 0 < entry.tokens_shown < entry.tokens
     assert result.tokens <= 2_000
-    body = result.text.split(">\n", 1)[1].split("</file>")[0]
+    body = result.text.split('">\n', 1)[1].split("</file>")[0]
     assert body.endswith("\n") and "".join(lines).startswith(body)
     assert "truncated: <stdin>" in result.text
 
@@ -119,7 +122,8 @@ def test_json_manifest_lists_every_candidate_and_skip(tmp_path):
 
 
 def test_secrets_are_redacted_and_listed_without_their_value(tmp_path):
-    key = "AKIA" + "".join(random.Random(7).choice("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567") for _ in range(16))
+    rng = random.Random(7)
+    key = "AKIA" + "".join(rng.choice("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567") for _ in range(16))
     repo = write_tree(tmp_path / "tree", {"settings.py": f"DEBUG = True\nAWS_ACCESS_KEY_ID = '{key}'\n"})
     result = _pack(repo)
     assert key not in result.text
