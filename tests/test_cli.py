@@ -73,7 +73,7 @@ def test_tree_sums_tokens_per_directory(tmp_path, cache_dir):
     manifest = json.loads(run_v4("pack", str(repo), "-f", "json").stdout)
     tokens = {f["path"]: f["tokens"] for f in manifest["files"]}
     tree = run_v4("pack", str(repo), "--tree").stdout.decode()
-    assert f"pkg/ ({tokens['pkg/b.py']:,} tokens, 1 files)" in tree
+    assert f"pkg/ ({tokens['pkg/b.py']:,} tokens, 1 file)" in tree
     assert f". ({sum(tokens.values()):,} tokens, 3 files)" in tree
 
 

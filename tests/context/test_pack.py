@@ -6,6 +6,8 @@ import json
 import random
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tests.conftest import make_git_repo, write_tree
 from v4cli.context import formats
@@ -145,3 +147,20 @@ def test_warm_cache_gives_the_same_output(tmp_path):
     assert warm.text == cold.text and warm.tokens == cold.tokens
     assert key not in warm.text
     assert warm.manifest() == cold.manifest()
+
+
+_PIECES = st.lists(
+    st.sampled_from(list("ab Z9_<>/`=\"'\t\r\n.,;:{}()#-") + ["中文", "カタ・ー", "١٢٣", "🎉", "é", "\u0301", "<｜User｜>", "  ", "\n\n"]),
+    max_size=30,
+).map("".join)
+
+
+@settings(max_examples=400, derandomize=True, deadline=None)
+@given(left=_PIECES, right=_PIECES, first=st.characters(blacklist_categories=("Zs", "Zl", "Zp", "Cc", "Cs")))
+def test_counts_add_up_where_a_newline_meets_a_non_space(left, right, first):
+    """The premise of exact packing without recounting: the pre-tokenizer always splits at such a join."""
+    left, right = left + "\n", first + right
+    if right[0].isspace():
+        return
+    tok = get_tokenizer()
+    assert tok.count(left + right) == tok.count(left) + tok.count(right)

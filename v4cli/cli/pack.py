@@ -63,27 +63,33 @@ def pack_command(
 
         rows = [(f.path, f.tokens, "" if f.status == "full" else f"{f.status}: {f.reason}") for f in result.files]
         rows += [(s.path, 0, f"skipped: {s.reason}") for s in result.skipped]
-        product = render_tree(rows)
+        _emit([render_tree(rows)], output)
     elif fmt == "json":
         import json
 
-        product = json.dumps(result.manifest(), indent=2, ensure_ascii=False) + "\n"
+        _emit([json.dumps(result.manifest(), indent=2, ensure_ascii=False) + "\n"], output)
     else:
-        product = result.text
-    _emit(product, output)
+        _emit(result.parts, output)
     _summary(result)
 
 
-def _emit(product: str, output: Optional[Path]) -> None:
-    if output is None:
-        sys.stdout.write(product)
-        sys.stdout.flush()
-        return
+def _emit(parts: List[str], output: Optional[Path]) -> None:
+    """Write the product piece by piece to stdout or, atomically, to a file."""
     from v4cli.errors import UsageError
 
+    if output is None:
+        for part in parts:
+            sys.stdout.buffer.write(part.encode("utf-8", "replace"))
+        sys.stdout.buffer.flush()
+        return
+    partial = output.with_name(f".{output.name}.v4-partial")
     try:
-        output.write_text(product, encoding="utf-8", errors="surrogateescape")
+        with open(partial, "wb") as f:
+            for part in parts:
+                f.write(part.encode("utf-8", "replace"))
+        partial.replace(output)
     except OSError as err:
+        partial.unlink(missing_ok=True)
         raise UsageError(f"cannot write {output}: {err.strerror}") from None
 
 

@@ -6,11 +6,13 @@ to one file then changes the bytes from that file on, and everything before it s
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import re
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 FORMATS = ("xml", "markdown", "plain", "json")
-MAX_LISTED_PER_REASON = 100  # a 100k-file monorepo must not spend the budget listing what it left out
+MAX_LISTED_PER_REASON = 100
+_BACKTICK_RUNS = re.compile("`{3,}").findall  # a 100k-file monorepo must not spend the budget listing what it left out
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,10 +31,7 @@ def _xml_attr(value: str) -> str:
 
 
 def _fence(text: str) -> str:
-    longest = run = 0
-    for ch in text:
-        run = run + 1 if ch == "`" else 0
-        longest = max(longest, run)
+    longest = max(map(len, _BACKTICK_RUNS(text)), default=0)
     return "`" * max(3, longest + 1)
 
 
@@ -55,7 +54,7 @@ def file_close(fmt: str, f: Shown) -> str:
         return "</file>\n"
     if fmt == "markdown":
         return f"{_fence(f.text)}\n\n"
-    return "\n"
+    return ""
 
 
 def _md_lang(language: str) -> str:
@@ -64,12 +63,6 @@ def _md_lang(language: str) -> str:
 
 def render_file(fmt: str, f: Shown) -> str:
     return file_open(fmt, f) + _body(f.text) + file_close(fmt, f)
-
-
-def wrapper(fmt: str, f: Shown) -> str:
-    """The bytes a file adds around its own text (plus a newline added to unterminated text)."""
-    extra = "" if f.text.endswith("\n") or not f.text else "\n"
-    return file_open(fmt, f) + extra + file_close(fmt, f)
 
 
 def head(fmt: str) -> str:
@@ -85,8 +78,14 @@ def tail(fmt: str, coverage: Sequence[str]) -> str:
     return f"===== coverage =====\n{body}" if coverage else ""
 
 
-def render(fmt: str, shown: Sequence[Shown], coverage: Sequence[str]) -> str:
-    return head(fmt) + "".join(render_file(fmt, f) for f in shown) + tail(fmt, coverage)
+def render_parts(fmt: str, shown: Sequence[Shown], coverage: Sequence[str]) -> Iterator[str]:
+    """The context as a sequence of strings, so that a million-token context is written, never joined."""
+    yield head(fmt)
+    for f in shown:
+        yield file_open(fmt, f)
+        yield _body(f.text)
+        yield file_close(fmt, f)
+    yield tail(fmt, coverage)
 
 
 def coverage_lines(
@@ -122,6 +121,10 @@ def coverage_lines(
     return lines
 
 
+def _files(n: int) -> str:
+    return f"{n} file" if n == 1 else f"{n} files"
+
+
 def render_tree(rows: Sequence[tuple[str, int, str]]) -> str:
     """A directory tree with token counts: rows are (path, tokens, note); directories sum what they hold."""
     root: dict = {}
@@ -152,13 +155,13 @@ def render_tree(rows: Sequence[tuple[str, int, str]]) -> str:
             branch, extend = ("└── ", "    ") if last else ("├── ", "│   ")
             if isinstance(child, dict):
                 t, n = total(child)
-                out.append(f"{prefix}{branch}{name} ({t:,} tokens, {n} files)")
+                out.append(f"{prefix}{branch}{name} ({t:,} tokens, {_files(n)})")
                 walk(child, prefix + extend)
             else:
                 t, note = child
                 out.append(f"{prefix}{branch}{name} ({t:,} tokens)" + (f" [{note}]" if note else ""))
 
     t, n = total(root)
-    out.append(f". ({t:,} tokens, {n} files)")
+    out.append(f". ({t:,} tokens, {_files(n)})")
     walk(root, "")
     return "\n".join(out) + "\n"

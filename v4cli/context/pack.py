@@ -1,8 +1,8 @@
 """Pack documents into one context that never exceeds a token budget, with a manifest of every decision.
 
-Stages: collect (sources) → prepare (redact + count, cached) → select (fit; replaceable) → render → verify.
-Token counts of parts do not add up exactly (BPE merges can differ at a join), so the final text is
-counted exactly once more (cached by its digest) and the fit is tightened until it holds.
+Stages: collect (sources) → prepare (redact + count, cached) → select (fit; replaceable) → render.
+The rendering is built from parts whose token counts add up exactly (see `_block_tokens`), so the
+total is known without counting the whole context again, and it is written out without being joined.
 """
 
 from __future__ import annotations
@@ -38,12 +38,16 @@ class FileEntry:
 
 @dataclass
 class PackResult:
-    text: str  # the rendered context ("" for the json format, which is a manifest only)
+    parts: list[str]  # the rendered context in pieces (none for the json format, a manifest only)
     tokens: int  # exact token count of the rendered context
     budget: int
     format: str
     files: list[FileEntry]
     skipped: list[Skipped] = field(default_factory=list)
+
+    @property
+    def text(self) -> str:
+        return "".join(self.parts)
 
     def manifest(self) -> dict:
         status_counts: dict[str, int] = {}
@@ -92,9 +96,9 @@ def pack(
     render_fmt = "xml" if fmt == "json" else fmt
     prepared = prepare(collection.documents, cache, redact=redact, progress=progress)
     fitted = _fit(prepared, collection.skipped, budget, render_fmt, cache)
-    text, tokens, entries = fitted
+    parts, tokens, entries = fitted
     return PackResult(
-        text="" if fmt == "json" else text,
+        parts=[] if fmt == "json" else parts,
         tokens=tokens,
         budget=budget,
         format=fmt,
@@ -105,35 +109,43 @@ def pack(
 
 def _fit(
     prepared: Sequence[Prepared], skipped: Sequence[Skipped], budget: int, fmt: str, cache: Cache
-) -> tuple[str, int, list[FileEntry]]:
+) -> tuple[list[str], int, list[FileEntry]]:
     whole = [formats.Shown(p.doc.path, p.doc.language, p.text, p.tokens) for p in prepared]
-    costs = [
-        p.tokens + w for p, w in zip(prepared, count_cached([formats.wrapper(fmt, s) for s in whole], cache))
-    ]
+    costs = _block_tokens(fmt, whole, cache)
     paths = [p.doc.path for p in prepared]
     generated = ["generated" in p.doc.flags for p in prepared]
     head_tokens, bare_tail_tokens = count_cached([formats.head(fmt), formats.tail(fmt, [])], cache)
-    fixed = head_tokens + bare_tail_tokens
-    if fixed >= budget:
-        raise UsageError(f"budget of {budget} tokens is too small for the context's own frame ({fixed} tokens)")
+    if head_tokens + bare_tail_tokens >= budget:
+        raise UsageError(f"budget of {budget} tokens is too small for the context's own frame")
 
-    footer = 0  # tokens of the coverage report, learned round by round (it grows with what is left out)
-    slack = 0  # tokens gained at joins between parts, learned from the exact count of an attempt
+    footer = bare_tail_tokens  # the coverage report grows with what is left out: learn its size round by round
     for _ in range(_MAX_FIT_ROUNDS):
-        available = budget - fixed - footer - slack
+        available = budget - head_tokens - footer
         admitted = select_within(costs, paths, generated, available)
         room = available - sum(costs[i] for i in admitted)
-        shown, entries, coverage = _arrange(prepared, whole, admitted, skipped, room, fmt, cache)
+        shown, entries, coverage, extra = _arrange(prepared, whole, admitted, skipped, room, fmt, cache)
         (tail_tokens,) = count_cached([formats.tail(fmt, coverage)], cache)
-        if tail_tokens - bare_tail_tokens > footer:
-            footer = tail_tokens - bare_tail_tokens  # admitted under a smaller footer: choose again
-            continue
-        text = formats.render(fmt, shown, coverage)
-        (tokens,) = count_cached([text], cache)
+        tokens = head_tokens + sum(costs[i] for i in admitted) + extra + tail_tokens
         if tokens <= budget:
-            return text, tokens, entries
-        slack += tokens - budget
+            return list(formats.render_parts(fmt, shown, coverage)), tokens, entries
+        footer = max(footer + 1, tail_tokens)  # admitted under too small a footer: choose again
     raise UsageError(f"could not fit the context into {budget} tokens", hint="raise --budget or exclude files")
+
+
+def _block_tokens(fmt: str, shown: Sequence[formats.Shown], cache: Cache) -> list[int]:
+    """Exact tokens each rendered file adds to the context.
+
+    Every part of a rendering ends with a newline and the next part starts with a non-space character,
+    where the pre-tokenizer always splits: so the count of the whole is the sum of the parts, and a file
+    whose text also starts with a non-space and ends with a newline costs its own (cached) count plus its
+    frame. Other files (blank first line, no final newline, empty) are counted as rendered, also cached.
+    """
+    safe = [bool(s.text) and not s.text[0].isspace() and s.text.endswith("\n") for s in shown]
+    opens = count_cached([formats.file_open(fmt, s) for s in shown], cache)
+    closes = count_cached([formats.file_close(fmt, s) for s in shown], cache)
+    unsafe = [i for i, ok in enumerate(safe) if not ok]
+    rendered = dict(zip(unsafe, count_cached([formats.render_file(fmt, shown[i]) for i in unsafe], cache)))
+    return [opens[i] + s.tokens + closes[i] if safe[i] else rendered[i] for i, s in enumerate(shown)]
 
 
 def _arrange(
@@ -144,8 +156,8 @@ def _arrange(
     room: int,
     fmt: str,
     cache: Cache,
-) -> tuple[list[formats.Shown], list[FileEntry], list[str]]:
-    """Shown files in path order, manifest entries and coverage lines for one admission set.
+) -> tuple[list[formats.Shown], list[FileEntry], list[str], int]:
+    """Shown files in path order, manifest entries, coverage lines, and the tokens of a truncated head.
 
     A document that was left out is truncated to its head instead when it is `<stdin>` or the only
     document: a single long log or contract is better read in part than not at all.
@@ -162,12 +174,14 @@ def _arrange(
     left_out: list[tuple[str, str, str]] = []
     redactions: list[tuple[str, int, str]] = []
     truncated: list[tuple[str, int, int]] = []
+    extra = 0
     for i, p in enumerate(prepared):
         doc = p.doc
         if i in admitted:
             shown.append(whole[i])
             status, reason, tokens_shown = "full", "", p.tokens
-        elif i == truncate_index and (part := _head(p, room, fmt, cache)) is not None:
+        elif i == truncate_index and (cut := _head(p, room, fmt, cache)) is not None:
+            part, extra = cut
             shown.append(part)
             status, reason, tokens_shown = "truncated", "truncated-to-fit", part.tokens
             truncated.append((doc.path, part.tokens, p.tokens))
@@ -182,23 +196,25 @@ def _arrange(
     for s in skipped:
         left_out.append((f"skipped ({s.reason})", s.path, s.detail))
     coverage = formats.coverage_lines(len(shown), len(prepared), left_out, redactions, truncated)
-    return shown, entries, coverage
+    return shown, entries, coverage, extra
 
 
-def _head(p: Prepared, room: int, fmt: str, cache: Cache) -> formats.Shown | None:
-    """The longest whole-line head of a document whose rendering fits in `room` tokens, if any."""
+def _head(p: Prepared, room: int, fmt: str, cache: Cache) -> tuple[formats.Shown, int] | None:
+    """The longest whole-line head of a document whose rendering fits in `room` tokens, with that rendering's count."""
     from v4cli.context.tokens import get_tokenizer
 
     tokenizer = get_tokenizer()
-    probe = formats.Shown(p.doc.path, p.doc.language, "", 0, truncated_from=p.tokens)
-    frame = count_cached([formats.wrapper(fmt, probe)], cache)[0] + 8  # digits of the count may grow
-    keep = room - frame
-    if keep <= 0:
-        return None
     ids = tokenizer.encode(p.text)
-    text = tokenizer.decode(ids[:keep])
-    cut = text.rfind("\n")
-    text = text[: cut + 1] if cut > 0 else text.rstrip("\ufffd")  # never end inside a character
-    if not text:
-        return None
-    return formats.Shown(p.doc.path, p.doc.language, text, tokenizer.count(text), truncated_from=p.tokens)
+    keep = room
+    for _ in range(_MAX_FIT_ROUNDS):
+        text = tokenizer.decode(ids[: max(keep, 0)])
+        cut = text.rfind("\n")
+        text = text[: cut + 1] if cut > 0 else text.rstrip("\ufffd")  # never end inside a character
+        if not text:
+            return None
+        part = formats.Shown(p.doc.path, p.doc.language, text, tokenizer.count(text), truncated_from=p.tokens)
+        (cost,) = count_cached([formats.render_file(fmt, part)], cache)
+        if cost <= room:
+            return part, cost
+        keep -= cost - room
+    return None
