@@ -15,6 +15,7 @@ from v4cli.context.sources import Document
 # Bump when the meaning of a cached count changes (tokenizer or counting rules).
 COUNT_VERSION = "dsv4-1"
 
+_BATCH_CHARS = 8_000_000  # large enough to keep every core busy, small enough for a lively progress bar
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
 
 
@@ -63,13 +64,29 @@ def prepare(
     if to_count:
         from v4cli.context.tokens import get_tokenizer
 
-        counts = get_tokenizer().count_many(texts)
+        counts = _count_in_batches(get_tokenizer(), texts, progress)
         fresh = {}
         for i, text, redactions, tokens in zip(to_count, texts, found, counts):
             results[i] = Prepared(documents[i], text, tokens, redactions)
             fresh[keys[i]] = {"t": tokens, "r": [[r.line, r.kind] for r in redactions]}
         cache.put_many(fresh)
     return results  # type: ignore[return-value]
+
+
+def _count_in_batches(tokenizer, texts: Sequence[str], progress: Progress | None) -> list[int]:
+    """count_many over slices of about _BATCH_CHARS characters, reporting progress between slices."""
+    counts: list[int] = []
+    start = 0
+    while start < len(texts):
+        end, size = start, 0
+        while end < len(texts) and (size < _BATCH_CHARS or end == start):
+            size += len(texts[end])
+            end += 1
+        counts.extend(tokenizer.count_many(texts[start:end]))
+        start = end
+        if progress:
+            progress("counting tokens", start, len(texts))
+    return counts
 
 
 def count_cached(texts: Sequence[str], cache: Cache) -> list[int]:

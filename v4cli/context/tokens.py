@@ -81,8 +81,10 @@ _PATTERN = "|".join(
     )
 ).replace("<SEG>", r"\p{N}<CJK>").replace("<CJK>", _CJK_RANGES)
 
-# Bump when the cached form of the vocabulary changes.
+# Bump when the cached form of the vocabulary changes. marshal's format is Python-specific, so each Python
+# keeps its own file and replaces only its own stale ones (two Pythons sharing the cache never evict each other).
 _CACHE_FORMAT = "v4-tokenizer-1"
+_CACHE_PREFIX = f"tokenizer-py{sys.version_info[0]}{sys.version_info[1]}-"
 # Below this many characters a batch is counted on the calling thread: a pool would cost more than it saves.
 _PARALLEL_MIN_CHARS = 100_000
 
@@ -115,8 +117,9 @@ class V4Tokenizer:
 
     def decode(self, ids: Sequence[int]) -> str:
         """The text of `ids`; bytes that do not form valid UTF-8 become U+FFFD, as in HF."""
+        ids = list(ids)
         try:
-            return self._encoding.decode(list(ids))
+            return self._encoding.decode(ids)
         except (KeyError, OverflowError, TypeError, ValueError) as e:
             bad = next((i for i in ids if not (isinstance(i, int) and self._is_id(i))), None)
             raise V4Error(
@@ -175,7 +178,7 @@ def load_tokenizer(path: Path | None = None, *, cache_dir: Path | None = None) -
         raise V4Error(f"cannot read the DeepSeek V4 tokenizer {path}: {e.strerror or e}", hint=_HINT) from e
     if cache_dir is None:
         return V4Tokenizer(parse_vocabulary(raw, path))
-    cache_file = cache_dir / f"tokenizer-{_cache_key(raw)}.bin"
+    cache_file = cache_dir / f"{_CACHE_PREFIX}{_cache_key(raw)}.bin"
     vocabulary = _read_cache(cache_file)
     if vocabulary is None:
         vocabulary = parse_vocabulary(raw, path)
@@ -202,12 +205,13 @@ def parse_vocabulary(raw: bytes, source: Path) -> Vocabulary:
         _check_layout(spec, model, added)
         specials = {token["content"]: token["id"] for token in added}
         special_ids = set(specials.values())
-        for content, i in vocab.items():
-            if i in special_ids and specials.get(content) != i:
+        shared_ids = special_ids.intersection(vocab.values())  # ids 0-2: added tokens that are vocabulary entries too
+        for content, i in specials.items():
+            if i in shared_ids and vocab.get(content) != i:
                 raise ValueError(f"vocabulary id {i} is also an added token with other content")
         table = _byte_level_decoding_table()
         ranks = {token.translate(table).encode("latin-1"): i for token, i in vocab.items() if i not in special_ids}
-        if len(ranks) != len(vocab) - len(special_ids & set(vocab.values())):
+        if len(ranks) != len(vocab) - len(shared_ids):
             raise ValueError("two vocabulary entries decode to the same bytes")
     except UnicodeEncodeError as e:
         raise V4Error(f"{source}: a vocabulary entry is not byte-level encoded", hint=_HINT) from e
@@ -275,7 +279,7 @@ def _cache_key(raw: bytes) -> str:
     import xxhash
 
     h = xxhash.xxh3_128(raw)
-    h.update(f"|{_CACHE_FORMAT}|{sys.version_info[:2]}|{marshal.version}".encode())  # marshal is version-specific
+    h.update(f"|{_CACHE_FORMAT}|{sys.version_info[:2]}|{marshal.version}".encode())
     return h.hexdigest()
 
 
@@ -306,7 +310,7 @@ def _write_cache(path: Path, vocabulary: Vocabulary) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp.write_bytes(xxhash.xxh3_128_digest(payload) + payload)
         os.replace(tmp, path)
-        for old in path.parent.glob("tokenizer-*.bin"):
+        for old in path.parent.glob(f"{_CACHE_PREFIX}*.bin"):
             if old != path:
                 old.unlink(missing_ok=True)
     except OSError:
