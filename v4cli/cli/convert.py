@@ -17,7 +17,7 @@ TYPE_HELP = ("mxfp4_moe (default: upstream llama.cpp's layout), q8_0, bf16, f16 
 
 def convert_command(
     src: Path = typer.Argument(..., help="Checkpoint directory (config.json, safetensors shards, tokenizer)."),
-    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Output GGUF (default: SRC-TYPE.gguf here)."),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Output GGUF, or a directory for SRC-TYPE.gguf (default: SRC-TYPE.gguf here)."),
     type_: Optional[str] = typer.Option(None, "--type", "-t", help=TYPE_HELP),
     recipe: Optional[str] = typer.Option(None, "--recipe", help="K-quant recipe: a TOML file or a shipped name (v4-q4_k_m, v4-q2_k, v4-safe)."),
     mtp: bool = typer.Option(False, "--mtp", help="Also write the MTP draft head as mtp-OUTPUT (llama.cpp's sidecar)."),
@@ -28,14 +28,17 @@ def convert_command(
     """Convert a DeepSeek V4 safetensors checkpoint to a GGUF that llama.cpp runs."""
     from quant.convert import convert, plan_job
     from quant.errors import ConvertError
+    from quant.safetensors_reader import Checkpoint
 
     from v4cli.cli.inputs import parse_size
 
     max_bytes = parse_size(split_max_size) if split_max_size else 0
-    out = output or Path(f"{src.resolve().name}-{type_ or 'mxfp4_moe'}.gguf")
+    default_name = f"{src.resolve().name}-{type_ or 'mxfp4_moe'}.gguf"
+    out = output / default_name if output is not None and output.is_dir() else output or Path(default_name)
     try:
         if dry_run:
-            job = plan_job(src, out, type=type_, recipe=recipe, mtp=mtp, split_max_size=max_bytes)
+            with Checkpoint(src) as ckpt:
+                job = plan_job(ckpt, out, type=type_, recipe=recipe, mtp=mtp, split_max_size=max_bytes)
             sys.stdout.write(_describe(job))
             return
         with _progress_bar() as progress:
@@ -59,8 +62,9 @@ def _to_cli_error(err: Exception) -> V4Error:
 def _describe(job) -> str:
     """The dry-run report: files, tensor counts and bytes by type."""
     lines = []
+    stage = " (streamed as mxfp4_moe first)" if job.recipe is not None else ""
     for path, plan in job.plans:
-        lines.append(f"{path}: {len(plan.tensors)} tensors, {plan.data_bytes / 1e9:.3f} GB of tensor data")
+        lines.append(f"{path}{stage}: {len(plan.tensors)} tensors, {plan.data_bytes / 1e9:.3f} GB of tensor data")
         for type_name, (count, size) in plan.bytes_by_type().items():
             lines.append(f"  {type_name:<8} {count:>6} tensors  {size / 1e9:10.3f} GB")
         if plan.skipped:
