@@ -18,7 +18,17 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
-CATALOG_DATE = "2026-11-01"
+CATALOG_DATE = "2026-10-27"  # DeepSeek's Models & Pricing page as checked on this day
+
+
+@dataclass(frozen=True)
+class Prices:
+    """US dollars per million tokens at off-peak rates; peak hours cost `peak_multiplier` times as much."""
+
+    input_cache_hit: float = 0.0
+    input_cache_miss: float = 0.0
+    output: float = 0.0
+    peak_multiplier: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -26,16 +36,21 @@ class ModelInfo:
     name: str
     context: int  # tokens the model accepts, prompt and output together
     max_output: int
+    prices: Prices = Prices()
 
 
 DEFAULT_MODELS: dict[str, ModelInfo] = {
     m.name: m
     for m in (
-        ModelInfo("deepseek-v4-flash", context=1_000_000, max_output=384_000),
-        ModelInfo("deepseek-v4-pro", context=1_000_000, max_output=384_000),
+        ModelInfo("deepseek-flash", 1_000_000, 384_000, Prices(0.003, 0.15, 0.60, 2.0)),
+        ModelInfo("deepseek-v4-pro", 1_000_000, 384_000, Prices(0.022, 0.66, 1.98, 2.0)),
+        # retired name, still accepted and served by the current Flash at its prices
+        ModelInfo("deepseek-v4-flash", 1_000_000, 384_000, Prices(0.003, 0.15, 0.60, 2.0)),
     )
 }
-DEFAULT_MODEL = "deepseek-v4-flash"
+DEFAULT_MODEL = "deepseek-flash"
+# DeepSeek's peak hours (UTC, [start, end) hours); every other hour is billed at the off-peak rate.
+PEAK_HOURS_UTC = ((1, 4), (6, 10))
 # Room kept free for the system prompt, the question and the answer when the budget is derived from a context.
 DEFAULT_OUTPUT_RESERVE = 65_536
 
@@ -69,9 +84,16 @@ def model_catalog(config: dict | None = None) -> dict[str, ModelInfo]:
             raise UsageError(f"config: [models.{name}] must be a table")
         base = catalog.get(name, ModelInfo(name, context=0, max_output=0))
         try:
-            catalog[name] = replace(base, **{k: int(v) for k, v in fields.items() if k in ("context", "max_output")})
+            limits = {k: int(v) for k, v in fields.items() if k in ("context", "max_output")}
+            price_fields = {k: float(v) for k, v in (fields.get("prices") or {}).items()}
+            prices = replace(base.prices, **price_fields)
+            catalog[name] = replace(base, prices=prices, **limits)
         except (TypeError, ValueError):
-            raise UsageError(f"config: [models.{name}] context and max_output must be integers") from None
+            raise UsageError(
+                f"config: [models.{name}] has a bad value",
+                hint="context and max_output are integers; [models.NAME.prices] holds input_cache_hit, "
+                "input_cache_miss, output and peak_multiplier in dollars per million tokens",
+            ) from None
     return catalog
 
 

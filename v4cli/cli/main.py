@@ -13,7 +13,7 @@ import sys
 import typer
 
 from v4cli import __version__
-from v4cli.cli import convert, inspect, pack
+from v4cli.cli import ask, config_cmd, convert, inspect, logs, models, pack
 from v4cli.errors import V4Error
 
 app = typer.Typer(
@@ -41,7 +41,11 @@ def _root(
         os.environ["V4_DEBUG"] = "1"
 
 
+app.command("ask")(ask.ask_command)
 app.command("pack")(pack.pack_command)
+app.command("models")(models.models_command)
+app.command("logs")(logs.logs_command)
+app.command("config")(config_cmd.config_command)
 app.command("convert")(convert.convert_command)
 app.command("inspect")(inspect.inspect_command)
 
