@@ -95,7 +95,7 @@ def decode(data: bytes) -> Decoded | Binary:
             try:
                 text = data[len(bom) :].decode(encoding, "strict" if flag else "replace")
             except UnicodeDecodeError:
-                return Binary(f"starts with a {flag.upper()} byte-order mark but does not decode as {flag.upper()}")
+                return Binary(f"has a {flag.upper()} byte-order mark but does not decode as {flag.upper()}")
             if flag is None:
                 return _utf8_result(text, data[len(bom) :], flags)
             return Decoded(text, _with_generated(text, flags))

@@ -191,9 +191,7 @@ def parse_ignore(data: bytes, origin: str, base: bytes = b"") -> IgnoreFile:
             line = line[:-1]
         if not line or line.startswith(b"#"):
             continue
-        rule = _compile_line(_trim_trailing_spaces(line), number)
-        if rule is not None:
-            rules.append(rule)
+        rules.append(_compile_line(_trim_trailing_spaces(line), number))
     names, suffixes, others = _prefilter(rules)
     return IgnoreFile(origin, base, tuple(rules), names, suffixes, others)
 
@@ -214,14 +212,12 @@ def read_ignore_file(path: bytes, origin: str, base: bytes) -> IgnoreFile | None
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode) or st.st_size > MAX_IGNORE_FILE_BYTES:
             return None
-        chunks = []
-        while chunk := os.read(fd, 1 << 20):
-            chunks.append(chunk)
+        data = os.read(fd, st.st_size + 1)  # an ignore file that grows meanwhile is read as it was
     except OSError:
         return None
     finally:
         os.close(fd)
-    return parse_ignore(b"".join(chunks), origin, base)
+    return parse_ignore(data, origin, base)
 
 
 def first_decision(frames: Sequence[IgnoreFile], relpath: bytes, is_dir: bool) -> tuple[Rule, IgnoreFile] | None:
@@ -259,8 +255,8 @@ def _trim_trailing_spaces(line: bytes) -> bytes:
     return line if last_space is None else line[:last_space]
 
 
-def _compile_line(line: bytes, number: int) -> Rule | None:
-    text = line.decode("utf-8", "backslashreplace")
+def _compile_line(line: bytes, number: int) -> Rule:
+    text = line.decode("utf-8", "surrogateescape")
     negated = line.startswith(b"!")
     if negated:
         line = line[1:]

@@ -44,7 +44,8 @@ _BY_EXTENSION = {
 _BY_NAME = {
     "makefile": "make", "gnumakefile": "make", "dockerfile": "dockerfile", "containerfile": "dockerfile",
     "cmakelists.txt": "cmake", "rakefile": "ruby", "gemfile": "ruby", "podfile": "ruby", "vagrantfile": "ruby",
-    "brewfile": "ruby", "justfile": "just", "build.bazel": "starlark", "module.bazel": "starlark", "tiltfile": "starlark", "jenkinsfile": "groovy",
+    "brewfile": "ruby", "justfile": "just", "build.bazel": "starlark", "module.bazel": "starlark",
+    "tiltfile": "starlark", "jenkinsfile": "groovy",
     "procfile": "yaml", ".bashrc": "bash", ".bash_profile": "bash", ".zshrc": "bash", ".profile": "bash",
     "go.mod": "gomod", "go.work": "gomod", ".gitignore": "gitignore", ".dockerignore": "gitignore",
     ".ignore": "gitignore", ".v4ignore": "gitignore", ".gitattributes": "gitattributes",

@@ -15,9 +15,9 @@ treated as a glob). A missing path is a UsageError.
 Display paths. With one directory argument (the common case, including the default '.'), paths are relative
 to it: `src/app.py`. Otherwise they are relative to the current directory when every argument lies inside
 it, else to the arguments' common parent. POSIX separators. A path whose name holds control characters,
-invalid UTF-8, `"` or `\\` is shown quoted, C style, like git does: `"bad\\nname"`, `"caf\\xe9.txt"`; plain
-paths never contain `"`, so the form is unique. Directories left out as a whole end with `/` (`./` is the
-root itself). Both lists are sorted by path in code-point order, which is the byte order of the UTF-8 path.
+invalid UTF-8, `"` or `\\` is shown quoted, C style, as git does (display.py): `"bad\\nname"`. Directories
+left out as a whole end with `/` (`./` is the root itself). Both lists are sorted by path in code-point
+order, which is the byte order of the UTF-8 path.
 
 Reasons (Skipped.reason), stable slugs:
 - "binary": binary extension (decided without reading), NUL bytes in the first 8 KiB, a BOM that does not
@@ -27,7 +27,7 @@ Reasons (Skipped.reason), stable slugs:
 - "default-ignored": matched by the built-in list (DEFAULT_IGNORES in ignore.py);
 - "excluded": matched by an --exclude glob (files not matching --include are simply not collected);
 - "unreadable": a file or directory that cannot be opened, listed or read (permissions, I/O errors, a file
-  that vanished while being read);
+  that vanished while being read), or trees nested more than 64 deep (repositories, followed symlinks);
 - "special-file": a FIFO, socket or device (never opened: opening a FIFO would block);
 - "symlink-outside": a symlink whose target lies outside the root (follow_symlinks collects it);
 - "symlink-dir": a symlink to a directory inside the root (its files are collected at their own path);
@@ -41,6 +41,7 @@ the work tree but still tracked are not reported either. Empty files are documen
 
 from __future__ import annotations
 
+import errno
 import os
 import re
 import stat
@@ -51,6 +52,7 @@ from dataclasses import dataclass
 import pathspec
 import xxhash
 
+from v4cli.context.display import display_path
 from v4cli.context.decode import Binary, binary_extension, decode, describe_binary
 from v4cli.context.languages import language_for
 from v4cli.context.walk import Candidate, Listing, Omission, WalkOptions, list_tree, special_kind
@@ -96,13 +98,15 @@ class Collection:
     skipped: list[Skipped]  # sorted by path
 
 
-def collect(paths: Sequence[str], options: SourceOptions = SourceOptions(), stdin: bytes | None = None) -> Collection:
+def collect(
+    paths: Sequence[str], options: SourceOptions = SourceOptions(), stdin: bytes | None = None
+) -> Collection:
     """Collect documents from command-line paths and/or stdin bytes."""
     arguments = [_classify(path) for path in paths]
     base = _display_base(arguments)
     walk_options = WalkOptions(options.follow_symlinks, options.default_ignores, options.use_gitignore)
-    include = pathspec.GitIgnoreSpec.from_lines(options.include) if options.include else None
-    exclude = pathspec.GitIgnoreSpec.from_lines(options.exclude) if options.exclude else None
+    include = _globs(options.include, "--include")
+    exclude = _globs(options.exclude, "--exclude")
 
     to_read: list[tuple[str, Candidate]] = []
     skipped: dict[str, Skipped] = {}
@@ -203,6 +207,18 @@ def _classify(text: str) -> _Argument:
     raise UsageError(f"no such file or directory: {text}", hint="check the path; quote globs so v4 expands them")
 
 
+def _globs(patterns: tuple[str, ...], option: str) -> pathspec.GitIgnoreSpec | None:
+    if not patterns:
+        return None
+    for pattern in patterns:
+        try:
+            pathspec.GitIgnoreSpec.from_lines([pattern])
+        except ValueError:
+            hint = "patterns use .gitignore syntax"
+            raise UsageError(f"invalid {option} pattern: {pattern!r}", hint=hint) from None
+    return pathspec.GitIgnoreSpec.from_lines(patterns)
+
+
 def _display_base(arguments: list[_Argument]) -> bytes:
     if len(arguments) == 1 and arguments[0].kind == "dir":
         return arguments[0].path
@@ -238,13 +254,14 @@ def _explicit_file(path: bytes) -> Candidate | Omission:
     try:
         st = os.stat(path)
     except OSError as exc:
-        if os.path.islink(path):
-            reason = "symlink-loop" if "loop" in (exc.strerror or "").lower() else "broken-symlink"
-            return Omission(b"", reason, "symlink target cannot be resolved")
+        if exc.errno == errno.ELOOP:
+            return Omission(b"", "symlink-loop", "symlink chain loops back on itself")
+        if exc.errno in (errno.ENOENT, errno.ENOTDIR):
+            return Omission(b"", "broken-symlink", "symlink target does not exist")
         return Omission(b"", "unreadable", f"cannot stat: {exc.strerror}")
     if not stat.S_ISREG(st.st_mode):
         return Omission(b"", "special-file", f"{special_kind(st.st_mode)}, not a regular file")
-    return Candidate(os.path.basename(path), path, st.st_size)
+    return Candidate(os.path.basename(path), path, st.st_size, through_symlink=True)
 
 
 # --- reading -----------------------------------------------------------------------------------------------
@@ -252,6 +269,7 @@ def _explicit_file(path: bytes) -> Candidate | Omission:
 
 def _read_all(items: list[tuple[str, Candidate]], max_bytes: int) -> list[Document | Skipped]:
     """Read in parallel; results come back in input order whatever the scheduling."""
+
     def read_batch(batch: list[tuple[str, Candidate]]) -> list[Document | Skipped]:
         return [_read(shown, candidate, max_bytes) for shown, candidate in batch]
 
@@ -265,14 +283,14 @@ def _read_all(items: list[tuple[str, Candidate]], max_bytes: int) -> list[Docume
 
 
 def _read(shown: str, candidate: Candidate, max_bytes: int) -> Document | Skipped:
-    name = os.fsdecode(os.path.basename(candidate.fs_path if candidate.rel == b"" else candidate.rel))
+    name = os.fsdecode(os.path.basename(candidate.rel))
     extension = binary_extension(name)
     if extension:
         return Skipped(shown, "binary", f"binary file type (.{extension})")
     if max_bytes and candidate.size > max_bytes:
         return Skipped(shown, "too-large", f"{candidate.size:,} bytes, over the {max_bytes:,}-byte limit")
     try:
-        data = _read_bytes(candidate.fs_path, max_bytes)
+        data = _read_bytes(candidate.fs_path, max_bytes, follow=candidate.through_symlink)
     except _NotRegular as exc:
         return Skipped(shown, "special-file", f"{exc}, not a regular file")
     except OSError as exc:
@@ -289,13 +307,14 @@ class _NotRegular(Exception):
     pass
 
 
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 _OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_CLOEXEC", 0)
 
 
-def _read_bytes(path: bytes, max_bytes: int) -> bytes | None:
+def _read_bytes(path: bytes, max_bytes: int, follow: bool) -> bytes | None:
     """The file's bytes; None when it holds more than max_bytes. O_NONBLOCK plus a check of the opened file:
     a FIFO swapped in after the walk cannot block us."""
-    fd = os.open(path, _OPEN_FLAGS)
+    fd = os.open(path, _OPEN_FLAGS if follow else _OPEN_FLAGS | _NOFOLLOW)
     try:
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):
@@ -318,28 +337,3 @@ def _read_bytes(path: bytes, max_bytes: int) -> bytes | None:
 
 def _digest(data: bytes) -> str:
     return xxhash.xxh3_128_hexdigest(data)
-
-
-# --- display -----------------------------------------------------------------------------------------------
-
-_NEEDS_QUOTING = re.compile('["\\\\\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]')
-_ESCAPES = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\t": "\\t", "\r": "\\r"}
-
-
-def display_path(raw: str) -> str:
-    """A printable, unique form of a path that may hold control characters or undecodable bytes."""
-    if not _NEEDS_QUOTING.search(raw):
-        return raw
-    return '"' + _NEEDS_QUOTING.sub(_escape, raw) + '"'
-
-
-def _escape(match: re.Match[str]) -> str:
-    char = match.group()
-    if char in _ESCAPES:
-        return _ESCAPES[char]
-    code = ord(char)
-    if 0xDC80 <= code <= 0xDCFF:  # an undecodable byte, kept by surrogateescape
-        return f"\\x{code - 0xDC00:02x}"
-    if code < 0x80:
-        return f"\\x{code:02x}"
-    return f"\\u{code:04x}"

@@ -20,21 +20,28 @@ import stat
 import subprocess
 from dataclasses import dataclass, field
 
+from v4cli.context.display import display_bytes, display_path
 from v4cli.context.ignore import IgnoreFile, default_ignore_file, first_decision, read_ignore_file
 
 GIT_IGNORE_FILE = b".gitignore"
 TOOL_IGNORE_FILES = (b".ignore", b".v4ignore")  # later wins within one directory
+# Trees inside trees (submodules, nested repositories, followed symlinks) recurse; a hostile chain must not.
+MAX_NESTED_ROOTS = 64
 # Variables that would make `git -C DIR` look at another repository (e.g. when v4 runs inside a git hook).
 _GIT_LOCATION_VARIABLES = ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_COMMON_DIR", "GIT_PREFIX")
 
 
 @dataclass(frozen=True, slots=True)
 class Candidate:
-    """A regular file to read: `rel` is relative to the root ('/'-separated bytes), `fs_path` what to open."""
+    """A regular file to read: `rel` is relative to the root ('/'-separated bytes), `fs_path` what to open.
+
+    `through_symlink` is False for a file that was no symlink when listed: it is then opened with O_NOFOLLOW,
+    so a symlink swapped in after the walk cannot lead the read outside the root."""
 
     rel: bytes
     fs_path: bytes
     size: int
+    through_symlink: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,10 +71,6 @@ def list_tree(root: bytes, options: WalkOptions) -> Listing:
     return _Lister(root, options).run()
 
 
-def git_executable() -> str | None:
-    return shutil.which("git")
-
-
 @dataclass(frozen=True, slots=True)
 class _Frames:
     """The ignore files in force for one directory, shallow to deep; bases are relative to the frame root."""
@@ -84,10 +87,11 @@ class _Lister:
         self.listing = Listing()
         self.followed: set[tuple[int, int]] = set()  # directories entered through symlinks
         self.defaults = (default_ignore_file(),) if options.default_ignores else ()
-        self.git = git_executable() if options.use_gitignore else None
+        self.git = shutil.which("git") if options.use_gitignore else None
         # Ignore files match paths relative to a frame root: the root itself, or the top of the work tree
         # around it when the rules above the root apply. match path = prefix + rel.
         self.prefix = b""
+        self.nesting = 0  # nested roots being collected, one inside the other
 
     def run(self) -> Listing:
         try:
@@ -138,15 +142,17 @@ class _Lister:
             return start, False
         parts = rel_root.split(os.sep.encode())
         self.prefix = b"/".join(parts) + b"/"
-        frames = self._read_frames(top, None, b"", _Frames(self._info_exclude(top, b""), self.defaults), absolute=True)
+        frames = _Frames(self._info_exclude(top, b""), self.defaults)
+        frames = self._read_frames(top, None, b"", frames, absolute=True)
         git_ignored = tool_ignored = False
         for depth in range(1, len(parts) + 1):
             directory = b"/".join(parts[:depth])
             git_ignored = git_ignored or _decides_ignored(frames.git, directory, True)
             tool_ignored = tool_ignored or _decides_ignored(frames.tool, directory, True)
             if depth < len(parts):
-                frames = self._read_frames(os.path.join(top, directory), None, directory + b"/", frames, absolute=True)
-        return _Frames(() if git_ignored else frames.git, self.defaults if tool_ignored else frames.tool), git_ignored
+                frames = self._read_frames(os.path.join(top, directory), None, directory + b"/", frames, True)
+        kept = _Frames(() if git_ignored else frames.git, self.defaults if tool_ignored else frames.tool)
+        return kept, git_ignored
 
     # --- trees -------------------------------------------------------------------------------------------
 
@@ -161,6 +167,9 @@ class _Lister:
 
     def _nested_root(self, path: bytes, rel: bytes, st: os.stat_result, tool: tuple, ancestors: tuple) -> None:
         """A directory that starts a new tree: a submodule, a nested repository, a followed symlink."""
+        if self.nesting >= MAX_NESTED_ROOTS:
+            self._omit(rel, "unreadable", f"more than {MAX_NESTED_ROOTS} nested repositories or followed symlinks")
+            return
         try:
             names = set(os.listdir(path))
         except OSError as exc:
@@ -168,7 +177,11 @@ class _Lister:
             return
         nested = b".git" in names
         frames = self._enter(path, rel, _Frames((), tool), names, boundary=nested)
-        self._tree(path, rel, frames, (*ancestors, (st.st_dev, st.st_ino)), use_git=nested)
+        self.nesting += 1
+        try:
+            self._tree(path, rel, frames, (*ancestors, (st.st_dev, st.st_ino)), use_git=nested)
+        finally:
+            self.nesting -= 1
 
     def _git(self, cwd: bytes, *args: str) -> bytes | None:
         env = {k: v for k, v in os.environ.items() if k not in _GIT_LOCATION_VARIABLES}
@@ -191,25 +204,29 @@ class _Lister:
 
         def tool_of(directory: bytes) -> tuple[IgnoreFile, ...] | None:
             """v4's frames for a listed directory (b"" or b"a/b/"); None when it or a parent is left out."""
-            if directory in dir_tool:
-                return dir_tool[directory]
-            parent = directory[:-1].rpartition(b"/")[0]
-            outer = tool_of(parent + b"/" if parent else b"")
-            result = None
-            if outer is not None:
-                dir_path = os.path.join(path, directory[:-1])
-                try:
-                    st = os.lstat(dir_path)
-                except OSError:
-                    st = None
-                if st is not None and stat.S_ISDIR(st.st_mode):
-                    if not self._tool_ignored(outer, rel + directory[:-1], True):
-                        result = self._read_frames(dir_path, None, rel + directory, _Frames((), outer)).tool
-                elif st is not None and stat.S_ISLNK(st.st_mode):
-                    # Tracked paths below a symlink (lstat of such a path would follow it): judge the link.
-                    self._symlink(dir_path, rel + directory[:-1], outer, ancestors)
-            dir_tool[directory] = result
-            return result
+            pending = []  # iterative: a hostile tree can be thousands of levels deep
+            while directory not in dir_tool:
+                pending.append(directory)
+                parent = directory[:-1].rpartition(b"/")[0]
+                directory = parent + b"/" if parent else b""
+            outer = dir_tool[directory]
+            for directory in reversed(pending):
+                outer = dir_tool[directory] = None if outer is None else enter(directory, outer)
+            return outer
+
+        def enter(directory: bytes, outer: tuple[IgnoreFile, ...]) -> tuple[IgnoreFile, ...] | None:
+            dir_path = os.path.join(path, directory[:-1])
+            try:
+                st = os.lstat(dir_path)
+            except OSError:
+                return None
+            if stat.S_ISLNK(st.st_mode):
+                # Tracked paths below a symlink (lstat of such a path would follow it): judge the link.
+                self._symlink(dir_path, rel + directory[:-1], outer, ancestors)
+                return None
+            if not stat.S_ISDIR(st.st_mode) or self._tool_ignored(outer, rel + directory[:-1], True):
+                return None
+            return self._read_frames(dir_path, None, rel + directory, _Frames((), outer)).tool
 
         for entry in sorted(set(entries)):
             entry = entry.rstrip(b"/")  # an untracked nested repository is listed as "dir/"
@@ -282,7 +299,9 @@ class _Lister:
 
     # --- ignore files ------------------------------------------------------------------------------------
 
-    def _enter(self, path: bytes, rel: bytes, frames: _Frames, names: set[bytes] | None, boundary: bool) -> _Frames:
+    def _enter(
+        self, path: bytes, rel: bytes, frames: _Frames, names: set[bytes] | None, boundary: bool
+    ) -> _Frames:
         """Frames for a directory: its parent's plus its own ignore files. At a repository boundary git's
         layer restarts (outer .gitignore files do not reach into another repository) with .git/info/exclude."""
         if boundary:
@@ -292,10 +311,13 @@ class _Lister:
     def _info_exclude(self, repo: bytes, base: bytes) -> tuple[IgnoreFile, ...]:
         if not self.options.use_gitignore:
             return ()
-        found = read_ignore_file(os.path.join(repo, b".git", b"info", b"exclude"), _decoded(base) + ".git/info/exclude", base)
+        exclude = os.path.join(repo, b".git", b"info", b"exclude")
+        found = read_ignore_file(exclude, display_bytes(base + b".git/info/exclude"), base)
         return (found,) if found else ()
 
-    def _read_frames(self, path: bytes, names: set[bytes] | None, rel: bytes, frames: _Frames, absolute: bool = False) -> _Frames:
+    def _read_frames(
+        self, path: bytes, names: set[bytes] | None, rel: bytes, frames: _Frames, absolute: bool = False
+    ) -> _Frames:
         """Append the ignore files found in one directory; `rel` (b"" or ending with b"/") locates it."""
         if not self.options.use_gitignore:
             return frames
@@ -304,7 +326,7 @@ class _Lister:
         for name in (GIT_IGNORE_FILE, *TOOL_IGNORE_FILES):
             if names is not None and name not in names:
                 continue
-            found = read_ignore_file(os.path.join(path, name), _decoded(base + name), base)
+            found = read_ignore_file(os.path.join(path, name), display_bytes(base + name), base)
             if found is None:
                 continue
             if name == GIT_IGNORE_FILE:
@@ -327,7 +349,7 @@ class _Lister:
         default = source is default_ignore_file()
         where = source.origin if default else f"{source.origin}:{rule.line}"
         reason = "default-ignored" if default else "ignored"
-        self._omit(rel + (b"/" if is_dir else b""), reason, f"matches '{rule.pattern}' in {where}")
+        self._omit(rel + (b"/" if is_dir else b""), reason, f"matches '{display_path(rule.pattern)}' in {where}")
         return True
 
     # --- entries -----------------------------------------------------------------------------------------
@@ -359,14 +381,14 @@ class _Lister:
         is_dir = stat.S_ISDIR(st.st_mode)
         if not inside and not self.options.follow_symlinks:
             kind = "directory" if is_dir else "file"
-            self._omit(rel, "symlink-outside", f"symlink to a {kind} outside the root ({_decoded(target)})")
+            self._omit(rel, "symlink-outside", f"symlink to a {kind} outside the root ({display_bytes(target)})")
         elif not is_dir:
             if stat.S_ISREG(st.st_mode):
-                self.listing.candidates.append(Candidate(rel, path, st.st_size))
+                self.listing.candidates.append(Candidate(rel, path, st.st_size, through_symlink=True))
             else:
                 self._omit(rel, "special-file", f"symlink to a {special_kind(st.st_mode)}, not a regular file")
         elif inside:
-            self._omit(rel, "symlink-dir", "symlink to a directory inside the root: its files are collected at their own path")
+            self._omit(rel, "symlink-dir", "symlink to a directory inside the root (collected at its own path)")
         elif _is_ancestor(st, ancestors):
             self._omit(rel, "symlink-loop", "symlink to one of its own parent directories")
         elif (st.st_dev, st.st_ino) in self.followed:
@@ -400,5 +422,3 @@ def _decides_ignored(files: tuple[IgnoreFile, ...], path: bytes, is_dir: bool) -
     return decision is not None and not decision[0].negated
 
 
-def _decoded(path: bytes) -> str:
-    return path.decode("utf-8", "backslashreplace")
