@@ -155,7 +155,7 @@ def _choose_target(opts: AskOptions, cfg: dict) -> Target:
         name = opts.model or os.environ.get("V4_MODEL") or cfg.get("model") or settings.DEFAULT_MODEL
         catalog = settings.model_catalog(cfg)
         model = catalog.get(name) or settings.ModelInfo(name, _OPENAI_UNKNOWN_CONTEXT, 8192)
-        backend = OpenAICompatibleBackend(base_url, os.environ.get(key_env), name="openai")
+        backend = OpenAICompatibleBackend(base_url, os.environ.get(key_env), name="openai", key_env=key_env)
         return Target(backend, "openai", model, remote=not _is_loopback(base_url))
     if kind == "local":
         return _local_target(opts, cfg, model_path)
