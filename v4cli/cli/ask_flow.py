@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from v4cli import config as settings
+from v4cli import units
 from v4cli.backends import base
 from v4cli.cli import inputs
 from v4cli.errors import UsageError
@@ -208,7 +209,7 @@ def _pack_and_build(opts, target: Target, targets, stdin, question, history, res
     frame = build_messages("", question, system=opts.system, history=history)
     overhead = sum(_count(target, m.content) for m in frame) + _MESSAGE_OVERHEAD * len(frame)
     room = target.model.context - reserve - overhead
-    budget = inputs.parse_count(opts.budget) if opts.budget else room
+    budget = units.parse_count(opts.budget) if opts.budget else room
     if budget > room:
         sys.stderr.write(f"v4: note: --budget {budget:,} is more than the model can take; using {room:,}\n")
         budget = room

@@ -45,7 +45,7 @@ app.command("ask")(ask.ask_command)
 app.command("pack")(pack.pack_command)
 app.command("models")(models.models_command)
 app.command("logs")(logs.logs_command)
-app.command("config")(config_cmd.config_command)
+app.command("config", context_settings={"ignore_unknown_options": True})(config_cmd.config_command)
 app.command("convert")(convert.convert_command)
 app.command("inspect")(inspect.inspect_command)
 

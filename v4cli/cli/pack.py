@@ -30,6 +30,7 @@ def pack_command(
     output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write to this file instead of stdout."),
 ) -> None:
     """Pack paths and/or stdin into one context within a token budget, deterministically."""
+    from v4cli import units
     from v4cli.cli import inputs
     from v4cli.config import default_budget, resolve_model
     from v4cli.context.cache import Cache, default_cache_dir
@@ -41,11 +42,11 @@ def pack_command(
     stdin = inputs.read_stdin() if want_stdin or inputs.piped_stdin() else None
     if not targets and not (want_stdin or stdin):
         targets = ["."]
-    tokens_budget = inputs.parse_count(budget) if budget else default_budget(resolve_model(model))
+    tokens_budget = units.parse_count(budget) if budget else default_budget(resolve_model(model))
     options = SourceOptions(
         include=tuple(include),
         exclude=tuple(exclude),
-        max_file_bytes=inputs.parse_size(max_file_size),
+        max_file_bytes=units.parse_size(max_file_size),
         follow_symlinks=follow_symlinks,
         default_ignores=not no_default_ignores,
         use_gitignore=not no_gitignore,
