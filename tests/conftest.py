@@ -46,6 +46,9 @@ def cache_dir(tmp_path, monkeypatch) -> Path:
     path = tmp_path / "cache"
     monkeypatch.setenv("V4_CACHE_DIR", str(path))
     monkeypatch.setenv("V4_CONFIG", str(tmp_path / "no-config.toml"))
+    monkeypatch.setenv("V4_DATA_DIR", str(tmp_path / "data"))
+    for name in ("DEEPSEEK_API_KEY", "V4_BACKEND", "V4_BASE_URL", "V4_MODEL", "V4_MODEL_PATH", "NO_COLOR"):
+        monkeypatch.delenv(name, raising=False)
     return path
 
 

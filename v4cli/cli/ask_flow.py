@@ -21,6 +21,7 @@ THINKING = ("off", "low", "high", "max")
 _MESSAGE_OVERHEAD = 16  # chat markup per message (role markers, separators), generous
 _LOCAL_OUTPUT_DEFAULT = 1024
 _OPENAI_UNKNOWN_CONTEXT = 131_072
+_DEADLINE_S = 3 * 3600  # a million-token prompt with max reasoning can legitimately take long
 
 
 @dataclass
@@ -146,7 +147,7 @@ def _choose_target(opts: AskOptions, cfg: dict) -> Target:
 
         model = settings.resolve_model(opts.model, cfg)
         kw = {"base_url": base_url} if base_url else {}
-        return Target(deepseek_backend(key, **kw), "deepseek", model, remote=True)
+        return Target(deepseek_backend(key, deadline=_DEADLINE_S, **kw), "deepseek", model, remote=True)
     if kind == "openai":
         if not base_url:
             raise UsageError("the openai backend needs --base-url (or V4_BASE_URL)")
@@ -156,7 +157,9 @@ def _choose_target(opts: AskOptions, cfg: dict) -> Target:
         name = opts.model or os.environ.get("V4_MODEL") or cfg.get("model") or settings.DEFAULT_MODEL
         catalog = settings.model_catalog(cfg)
         model = catalog.get(name) or settings.ModelInfo(name, _OPENAI_UNKNOWN_CONTEXT, 8192)
-        backend = OpenAICompatibleBackend(base_url, os.environ.get(key_env), name="openai", key_env=key_env)
+        backend = OpenAICompatibleBackend(
+            base_url, os.environ.get(key_env), name="openai", key_env=key_env, deadline=_DEADLINE_S
+        )
         return Target(backend, "openai", model, remote=not _is_loopback(base_url))
     if kind == "local":
         return _local_target(opts, cfg, model_path)
@@ -269,22 +272,25 @@ def _print_dry_run(packed, target: Target, prompt_tokens: int, reserve: int, est
 
 
 def _stream_answer(opts, target: Target, request, packed, log, conversation_id, question, paths) -> int:
+    import dataclasses
     import hashlib
+    import io
+    from datetime import datetime, timezone
 
     from v4cli import cost
+    from v4cli.errors import V4Error
     from v4cli.render.stream import AnswerRenderer
 
-    renderer = AnswerRenderer(show_reasoning=opts.show_reasoning, markdown=False if opts.as_json else None,
-                              stream=open(os.devnull, "w") if opts.as_json else sys.stdout)
-    usage = base.Usage()
-    finish = None
+    started = datetime.now(timezone.utc)
+    if opts.as_json:  # one JSON object on stdout at the end; nothing streams
+        renderer = AnswerRenderer(stream=io.StringIO(), err=io.StringIO(), markdown=False, show_reasoning=False)
+    else:
+        renderer = AnswerRenderer(show_reasoning=opts.show_reasoning)
     status, code = "ok", 0
     try:
         for event in target.backend.stream(request):
-            if isinstance(event, base.Usage):
-                usage = event
-            elif isinstance(event, base.Finish):
-                finish = event
+            if opts.as_json and isinstance(event, base.Notice):
+                sys.stderr.write(f"v4: {event.text}\n")
             renderer.feed(event)
         renderer.close()
     except KeyboardInterrupt:
@@ -292,27 +298,31 @@ def _stream_answer(opts, target: Target, request, packed, log, conversation_id, 
         status, code = "interrupted", 130
     except base.StreamCut as cut:
         renderer.close(cut=True)
-        sys.stderr.write(f"v4: error: {cut.message}\n")
+        sys.stderr.write(f"v4: error: {cut.message}\n" + (f"hint: {cut.hint}\n" if cut.hint else ""))
         status, code = "cut", 1
     except base.BackendError:
         renderer.close()
         raise
-    spent = cost.cost_usd(usage, target.model) if usage.input_tokens else None
-    if usage.input_tokens:
-        sys.stderr.write(cost.usage_line(usage, target.model, spent) + "\n")
+    usage = renderer.usage or base.Usage()
+    spent = cost.cost_usd(usage, target.model, started) if usage.input_tokens else None
+    if usage.input_tokens and not opts.as_json:
+        renderer.note(cost.usage_line(usage, target.model, spent, started))
+    finish = renderer.finish
+    model_name = finish.model if finish and finish.model else target.model.name
     manifest_hash = hashlib.sha256(json.dumps(packed.manifest(), sort_keys=True).encode()).hexdigest()
-    included = [f.path for f in packed.files if f.status != "omitted"]
-    log.record(
-        conversation_id=conversation_id, question=question, answer=renderer.answer, reasoning=renderer.reasoning,
-        model=(finish.model if finish and finish.model else target.model.name), backend=target.kind,
-        manifest_hash=manifest_hash, paths=paths, usage=usage.__dict__, cost=spent, status=status,
-    )
+    try:
+        log.record(
+            conversation_id=conversation_id, question=question, answer=renderer.answer, reasoning=renderer.reasoning,
+            model=model_name, backend=target.kind, manifest_hash=manifest_hash, paths=paths,
+            usage=dataclasses.asdict(usage), cost=spent, status=status,
+        )
+    except V4Error as err:  # the answer is already on screen: a log failure must not lose it
+        sys.stderr.write(f"v4: warning: the answer was not logged: {err.message}\n")
     if opts.as_json:
         sys.stdout.write(json.dumps({
-            "answer": renderer.answer, "reasoning": renderer.reasoning, "status": status,
-            "model": finish.model if finish and finish.model else target.model.name, "backend": target.kind,
-            "finish_reason": finish.reason if finish else None, "usage": usage.__dict__, "cost_usd": spent,
-            "context_tokens": packed.tokens, "included_files": included,
+            "answer": renderer.answer, "reasoning": renderer.reasoning, "status": status, "model": model_name,
+            "backend": target.kind, "finish_reason": finish.reason if finish else None,
+            "usage": dataclasses.asdict(usage), "cost_usd": spent, "context_tokens": packed.tokens,
+            "included_files": [f.path for f in packed.files if f.status != "omitted"],
         }, ensure_ascii=False, indent=2) + "\n")
     return code
-
