@@ -19,7 +19,7 @@ from v4cli.errors import UsageError
 
 THINKING = ("off", "low", "high", "max")
 _MESSAGE_OVERHEAD = 16  # chat markup per message (role markers, separators), generous
-_LOCAL_OUTPUT_DEFAULT = 1024
+_LOCAL_OUTPUT_DEFAULT = 512
 _OPENAI_UNKNOWN_CONTEXT = 131_072
 _DEADLINE_S = 3 * 3600  # a million-token prompt with max reasoning can legitimately take long
 
@@ -77,9 +77,9 @@ def run_ask(opts: AskOptions) -> int:
 
     target = _choose_target(opts, cfg)
     max_output = opts.max_output or cfg.get("max_output") or None
-    reserve = max_output or (
-        _LOCAL_OUTPUT_DEFAULT if target.kind == "local" else min(settings.DEFAULT_OUTPUT_RESERVE, target.model.max_output)
-    )
+    if max_output is None and target.kind == "local":
+        max_output = _LOCAL_OUTPUT_DEFAULT  # a local model would otherwise write until its context is full
+    reserve = max_output or min(settings.DEFAULT_OUTPUT_RESERVE, target.model.max_output)
     packed, messages = _pack_and_build(opts, target, targets, stdin, question, history, reserve)
 
     from v4cli import cost
