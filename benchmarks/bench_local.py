@@ -80,7 +80,7 @@ def time_direct(llm: llama_cpp.Llama, tokens: list[int], max_tokens: int) -> Tim
     start = time.perf_counter()
     first, text = None, []
     for chunk in llm.create_completion(tokens, max_tokens=max_tokens, temperature=0.0, top_k=40, top_p=0.95,
-                                       min_p=0.05, repeat_penalty=1.0, stream=True):
+                                       min_p=0.05, repeat_penalty=1.1, stream=True):
         first = first or time.perf_counter()
         text.append(chunk["choices"][0]["text"])
     end = time.perf_counter()
@@ -92,7 +92,7 @@ def time_generate(llm: llama_cpp.Llama, tokens: list[int], max_tokens: int) -> T
     vocab = llama_cpp.llama_model_get_vocab(llm.model)
     start = time.perf_counter()
     first, pieces = None, []
-    for token in llm.generate(tokens, temp=0.0, top_k=40, top_p=0.95, min_p=0.05, repeat_penalty=1.0):
+    for token in llm.generate(tokens, temp=0.0, top_k=40, top_p=0.95, min_p=0.05, repeat_penalty=1.1):
         first = first or time.perf_counter()
         if llama_cpp.llama_vocab_is_eog(vocab, token):
             break

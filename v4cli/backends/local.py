@@ -34,6 +34,8 @@ if TYPE_CHECKING:
 DEMO_MODEL_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 DEFAULT_MAX_CTX = 32768  # n_ctx=0 takes the training context up to this: llama.cpp allocates the KV cache up front
 INSTALL_HINT = "install the local extra: pip install 'v4cli[local]'"
+# llama.cpp's usual default: greedy decoding of small models otherwise loops on one sentence
+_REPEAT_PENALTY = 1.1
 
 
 def demo_model_path() -> Path | None:
@@ -148,7 +150,7 @@ class LocalBackend:
         n_out = n_reasoning = emitted = 0
         finish = "length"
         tokens = llm.generate(suffix, reset=False, temp=request.temperature or 0.0, top_k=40, top_p=0.95,
-                              min_p=0.05, repeat_penalty=1.0)
+                              min_p=0.05, repeat_penalty=_REPEAT_PENALTY)
         try:
             while n_out < max_tokens:
                 token = next(tokens)
