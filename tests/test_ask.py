@@ -122,3 +122,35 @@ def test_secrets_never_reach_the_api(tmp_path, cache_dir, server):
     assert ask(server, str(repo), "Q?").returncode == 0
     raw = json.dumps(server.chat_requests[0].body)
     assert token not in raw and "[REDACTED:github-token]" in raw
+
+
+def test_ctrl_c_keeps_the_partial_answer_logs_it_and_exits_130(tmp_path, cache_dir, server):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from tests.backends.fake_server import drip
+    from tests.conftest import ROOT
+
+    repo = make_git_repo(tmp_path / "repo", REPO)
+    server.inject(drip(every=0.4))
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "DEEPSEEK_API_KEY": KEY}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "v4cli", "ask", "--backend", "deepseek", "--base-url", server.base_url,
+         "--thinking", "off", str(repo), "Q?"],
+        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
+    )
+    deadline = time.monotonic() + 60
+    while not server.chat_requests and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(1.5)  # a few slow deltas arrive
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert out and server.answer.text.startswith(out.decode().strip())
+    assert len(out.decode().strip()) < len(server.answer.text)
+    assert "Traceback" not in err.decode()
+    logged = json.loads(run_v4("logs", "show", "last", "--json").stdout)
+    assert logged["status"] == "interrupted" and logged["answer"].strip() == out.decode().strip()
