@@ -80,11 +80,10 @@ def run_ask(opts: AskOptions) -> int:
     if max_output is None and target.kind == "local":
         max_output = _LOCAL_OUTPUT_DEFAULT  # a local model would otherwise write until its context is full
     reserve = max_output or min(settings.DEFAULT_OUTPUT_RESERVE, target.model.max_output)
-    packed, messages = _pack_and_build(opts, target, targets, stdin, question, history, reserve)
+    packed, messages, prompt_tokens = _pack_and_build(opts, target, targets, stdin, question, history, reserve)
 
     from v4cli import cost
 
-    prompt_tokens = _prompt_tokens(target, messages, packed)
     estimate = cost.estimate_usd(prompt_tokens, reserve, target.model)
     if opts.dry_run:
         _print_dry_run(packed, target, prompt_tokens, reserve, estimate)
@@ -209,52 +208,49 @@ def _pack_and_build(opts, target: Target, targets, stdin, question, history, res
 
     if not opts.redact and target.remote:
         sys.stderr.write("v4: warning: --no-redact: secrets in the context will be sent to the remote API\n")
+    cache = Cache(default_cache_dir())
     frame = build_messages("", question, system=opts.system, history=history)
-    overhead = sum(_count(target, m.content) for m in frame) + _MESSAGE_OVERHEAD * len(frame)
+    overhead = _frame_tokens(target, frame, cache)
     room = target.model.context - reserve - overhead
     budget = units.parse_count(opts.budget) if opts.budget else room
     if budget > room:
         sys.stderr.write(f"v4: note: --budget {budget:,} is more than the model can take; using {room:,}\n")
         budget = room
-    if budget <= 0:
-        raise UsageError(
-            f"the model's context ({target.model.context:,} tokens) leaves no room for the files",
-            hint="lower --max-output or use a model with a larger context",
-        )
     source_options = SourceOptions(include=opts.include, exclude=opts.exclude)
-    cache = Cache(default_cache_dir())
     try:
+        if budget <= 0:
+            raise UsageError(
+                f"the model's context ({target.model.context:,} tokens) leaves no room for the files",
+                hint="lower --max-output or use a model with a larger context",
+            )
         with StderrProgress() as progress:
             collection = collect(targets, source_options, stdin=stdin or None)
             for _ in range(4):
                 packed = pack(collection, budget=budget, redact=opts.redact, cache=cache, progress=progress)
                 messages = build_messages(packed.text, question, system=opts.system, history=history)
                 if target.kind != "local":
-                    return packed, messages
+                    return packed, messages, packed.tokens + overhead
                 # a local model counts with its own tokenizer: shrink the budget until the prompt fits
                 used = target.backend.prompt_tokens(messages)
                 limit = target.model.context - reserve
                 if used <= limit:
-                    return packed, messages
+                    return packed, messages, used
                 budget = max(1, int(budget * limit / used) - 16)
     finally:
         cache.close()
     raise UsageError("could not fit the context into the local model's window", hint="lower --budget or --max-output")
 
 
-def _count(target: Target, text: str) -> int:
+def _frame_tokens(target: Target, frame, cache) -> int:
+    """Tokens of everything but the context: instructions, earlier turns, the question, chat markup."""
+    texts = [m.content for m in frame]
     if target.kind == "local":
-        return target.backend.count_tokens(text)
-    from v4cli.context.tokens import get_tokenizer
+        counts = [target.backend.count_tokens(t) for t in texts]
+    else:
+        from v4cli.context.prepare import count_cached
 
-    return get_tokenizer().count(text)
-
-
-def _prompt_tokens(target: Target, messages, packed) -> int:
-    if target.kind == "local":
-        return target.backend.prompt_tokens(messages)
-    others = [m for i, m in enumerate(messages) if i != 1]  # messages[1] is the packed context, counted already
-    return packed.tokens + sum(_count(target, m.content) for m in others) + _MESSAGE_OVERHEAD * len(messages)
+        counts = count_cached(texts, cache)  # a warm run never builds the tokenizer
+    return sum(counts) + _MESSAGE_OVERHEAD * len(frame)
 
 
 def _print_dry_run(packed, target: Target, prompt_tokens: int, reserve: int, estimate: float) -> None:

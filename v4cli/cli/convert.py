@@ -30,7 +30,7 @@ def convert_command(
     from quant.errors import ConvertError
     from quant.safetensors_reader import Checkpoint
 
-    from v4cli.cli.inputs import parse_size
+    from v4cli.units import parse_size
 
     max_bytes = parse_size(split_max_size) if split_max_size else 0
     default_name = f"{src.resolve().name}-{type_ or 'mxfp4_moe'}.gguf"
