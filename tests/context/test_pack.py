@@ -164,3 +164,11 @@ def test_counts_add_up_where_a_newline_meets_a_non_space(left, right, first):
         return
     tok = get_tokenizer()
     assert tok.count(left + right) == tok.count(left) + tok.count(right)
+
+
+def test_a_budget_too_small_to_list_omissions_gets_a_compact_report(tmp_path):
+    repo = write_tree(tmp_path / "tree", {"a.py": "x = 1\n", "pkg/b.py": "def f():\n    return 2\n", "notes.md": "# n\n"})
+    result = _pack(repo, budget=45)
+    assert result.tokens <= 45
+    omitted = sum(f.status == "omitted" for f in result.files)
+    assert omitted and f"omitted (over budget): {omitted}\n" in result.text

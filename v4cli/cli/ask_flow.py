@@ -201,8 +201,8 @@ def _is_loopback(url: str) -> bool:
 def _pack_and_build(opts, target: Target, targets, stdin, question, history, reserve):
     """Pack within what the model can take after the answer, the instructions and the question."""
     from v4cli.context.cache import Cache, default_cache_dir
-    from v4cli.context.pack import pack
-    from v4cli.context.sources import SourceOptions, collect
+    from v4cli.context.snapshot import pack_paths
+    from v4cli.context.sources import SourceOptions
     from v4cli.prompt import build_messages
     from v4cli.render.progress import StderrProgress
 
@@ -224,9 +224,9 @@ def _pack_and_build(opts, target: Target, targets, stdin, question, history, res
                 hint="lower --max-output or use a model with a larger context",
             )
         with StderrProgress() as progress:
-            collection = collect(targets, source_options, stdin=stdin or None)
             for _ in range(4):
-                packed = pack(collection, budget=budget, redact=opts.redact, cache=cache, progress=progress)
+                packed = pack_paths(targets, source_options, stdin=stdin or None, budget=budget, fmt="xml",
+                                    redact=opts.redact, cache=cache, progress=progress)
                 messages = build_messages(packed.text, question, system=opts.system, history=history)
                 if target.kind != "local":
                     return packed, messages, packed.tokens + overhead

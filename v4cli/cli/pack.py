@@ -34,8 +34,8 @@ def pack_command(
     from v4cli.cli import inputs
     from v4cli.config import default_budget, resolve_model
     from v4cli.context.cache import Cache, default_cache_dir
-    from v4cli.context.pack import pack
-    from v4cli.context.sources import SourceOptions, collect
+    from v4cli.context.snapshot import pack_paths
+    from v4cli.context.sources import SourceOptions
     from v4cli.render.progress import StderrProgress
 
     targets, want_stdin = inputs.split_stdin_marker(list(paths or []))
@@ -54,8 +54,8 @@ def pack_command(
     cache = Cache(None if no_cache else default_cache_dir())
     try:
         with StderrProgress() as progress:
-            collection = collect(targets, options, stdin=stdin if stdin else None)
-            result = pack(collection, budget=tokens_budget, fmt=fmt, redact=not no_redact, cache=cache, progress=progress)
+            result = pack_paths(targets, options, stdin=stdin or None, budget=tokens_budget, fmt=fmt,
+                                redact=not no_redact, cache=cache, progress=progress)
     finally:
         cache.close()
 

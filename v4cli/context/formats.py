@@ -94,15 +94,26 @@ def coverage_lines(
     left_out: Sequence[tuple[str, str, str]],
     redactions: Sequence[tuple[str, int, str]],
     truncated: Sequence[tuple[str, int, int]],
+    *,
+    compact: bool = False,
 ) -> list[str]:
     """What the reader of the context should know is missing or altered.
 
     left_out: (reason, path, detail); redactions: (path, line, kind); truncated: (path, shown, total).
+    compact: one line per reason with a count, for budgets too small to list paths.
     """
     lines: list[str] = []
     if not left_out and not redactions and not truncated:
         return lines
     lines.append(f"included {included} of {candidates} files")
+    if compact:
+        counts: dict[str, int] = {}
+        for reason, _, _ in left_out:
+            counts[reason] = counts.get(reason, 0) + 1
+        lines += [f"{reason}: {n}" for reason, n in sorted(counts.items())]
+        if redactions:
+            lines.append(f"redacted: {len(redactions)}")
+        return lines
     for path, shown, total in truncated:
         lines.append(f"truncated: {path} (first {shown} of {total} tokens)")
     by_reason: dict[str, list[tuple[str, str]]] = {}

@@ -119,11 +119,14 @@ def _fit(
         raise UsageError(f"budget of {budget} tokens is too small for the context's own frame")
 
     footer = bare_tail_tokens  # the coverage report grows with what is left out: learn its size round by round
+    compact = False  # when the full report cannot fit, it shrinks to one line per reason
     for _ in range(_MAX_FIT_ROUNDS):
         available = budget - head_tokens - footer
+        if available < 0 and not compact:
+            compact, footer, available = True, bare_tail_tokens, budget - head_tokens - bare_tail_tokens
         admitted = select_within(costs, paths, generated, available)
         room = available - sum(costs[i] for i in admitted)
-        shown, entries, coverage, extra = _arrange(prepared, whole, admitted, skipped, room, fmt, cache)
+        shown, entries, coverage, extra = _arrange(prepared, whole, admitted, skipped, room, fmt, cache, compact)
         (tail_tokens,) = count_cached([formats.tail(fmt, coverage)], cache)
         tokens = head_tokens + sum(costs[i] for i in admitted) + extra + tail_tokens
         if tokens <= budget:
@@ -156,6 +159,7 @@ def _arrange(
     room: int,
     fmt: str,
     cache: Cache,
+    compact: bool = False,
 ) -> tuple[list[formats.Shown], list[FileEntry], list[str], int]:
     """Shown files in path order, manifest entries, coverage lines, and the tokens of a truncated head.
 
@@ -195,7 +199,7 @@ def _arrange(
         )
     for s in skipped:
         left_out.append((f"skipped ({s.reason})", s.path, s.detail))
-    coverage = formats.coverage_lines(len(shown), len(prepared), left_out, redactions, truncated)
+    coverage = formats.coverage_lines(len(shown), len(prepared), left_out, redactions, truncated, compact=compact)
     return shown, entries, coverage, extra
 
 

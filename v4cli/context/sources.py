@@ -98,10 +98,23 @@ class Collection:
     skipped: list[Skipped]  # sorted by path
 
 
+@dataclass
+class Plan:
+    """What collect will read: candidates in listing order, and what was left out before reading."""
+
+    to_read: list[tuple[str, Candidate]]
+    skipped: dict[str, Skipped]
+
+
 def collect(
     paths: Sequence[str], options: SourceOptions = SourceOptions(), stdin: bytes | None = None
 ) -> Collection:
     """Collect documents from command-line paths and/or stdin bytes."""
+    return read_plan(plan_sources(paths, options), options, stdin)
+
+
+def plan_sources(paths: Sequence[str], options: SourceOptions = SourceOptions()) -> Plan:
+    """List and filter the candidates of command-line paths without reading any file."""
     arguments = [_classify(path) for path in paths]
     base = _display_base(arguments)
     walk_options = WalkOptions(options.follow_symlinks, options.default_ignores, options.use_gitignore)
@@ -125,9 +138,14 @@ def collect(
             if shown not in seen:
                 seen.add(shown)
                 to_read.append((shown, item))
+    return Plan(to_read, skipped)
 
+
+def read_plan(plan: Plan, options: SourceOptions = SourceOptions(), stdin: bytes | None = None) -> Collection:
+    """Read the planned candidates (in parallel) and stdin into sorted documents and skips."""
+    skipped = dict(plan.skipped)
     documents: list[Document] = []
-    for result in _read_all(to_read, options.max_file_bytes):
+    for result in _read_all(plan.to_read, options.max_file_bytes):
         if isinstance(result, Document):
             documents.append(result)
         else:

@@ -1,0 +1,66 @@
+"""Stored contexts are reused only while every input is provably unchanged."""
+
+from __future__ import annotations
+
+import time
+
+from tests.conftest import make_git_repo, write_tree
+from v4cli.context import snapshot
+from v4cli.context.cache import Cache
+from v4cli.context.sources import SourceOptions
+
+FILES = {"a.py": "x = 1\n", "pkg/b.py": "def f():\n    return 2\n", "notes.md": "# notes\n"}
+
+
+def _pack(repo, cache, **kw):
+    return snapshot.pack_paths([str(repo)], SourceOptions(), stdin=None, budget=kw.get("budget", 100_000),
+                               fmt=kw.get("fmt", "xml"), redact=True, cache=cache)
+
+
+def _counting_reads(monkeypatch):
+    calls = []
+    real = snapshot.read_plan
+
+    def counted(*args, **kwargs):
+        calls.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(snapshot, "read_plan", counted)
+    return calls
+
+
+def test_unchanged_inputs_reuse_the_stored_context(tmp_path, monkeypatch):
+    repo = make_git_repo(tmp_path / "repo", FILES)
+    cache = Cache(tmp_path / "cache")
+    reads = _counting_reads(monkeypatch)
+    racy = _pack(repo, cache)  # files written this very second: never trusted, packed normally
+    time.sleep(2.1)
+    first = _pack(repo, cache)
+    second = _pack(repo, cache)
+    assert len(reads) == 2  # the racy run and the first settled run read files; the third did not
+    assert second.text == first.text == racy.text
+    assert second.manifest() == first.manifest()
+
+
+def test_any_change_is_seen(tmp_path, monkeypatch):
+    repo = make_git_repo(tmp_path / "repo", FILES)
+    cache = Cache(tmp_path / "cache")
+    time.sleep(2.1)
+    before = _pack(repo, cache)
+    write_tree(repo, {"pkg/b.py": "def f():\n    return 3\n"})  # same size, new content
+    after = _pack(repo, cache)
+    assert "return 3" in after.text and "return 3" not in before.text
+    other_budget = _pack(repo, cache, budget=60)  # options are part of the fingerprint
+    assert other_budget.tokens <= 60 and other_budget.text != after.text
+
+
+def test_a_damaged_stored_context_is_ignored(tmp_path, monkeypatch):
+    repo = make_git_repo(tmp_path / "repo", FILES)
+    cache = Cache(tmp_path / "cache")
+    time.sleep(2.1)
+    good = _pack(repo, cache)
+    for stored in (tmp_path / "cache" / "contexts").glob("*.txt"):
+        stored.write_bytes(b"\xff\xfe not utf-8 \xff")
+    reads = _counting_reads(monkeypatch)
+    again = _pack(repo, cache)
+    assert again.text == good.text and reads == [1]

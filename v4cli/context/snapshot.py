@@ -1,0 +1,136 @@
+"""Reuse the last packed context when nothing it was built from has changed.
+
+A warm run on an unchanged repository would otherwise re-read and re-decode every file only to produce
+the same bytes. The fingerprint is git's idea of a clean index entry: each candidate's size, mtime,
+ctime and inode, plus every option that shapes the output. Like git, it distrusts a file modified within
+the last two seconds (an edit in the same clock tick would keep its stat), and then simply packs again.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from dataclasses import asdict
+
+import xxhash
+
+from v4cli.context.cache import Cache
+from v4cli.context.pack import FileEntry, PackResult, pack
+from v4cli.context.prepare import COUNT_VERSION, Progress
+from v4cli.context.sources import Plan, SourceOptions, Skipped, plan_sources, read_plan
+
+FORMAT_VERSION = "snapshot-1"
+_RACY_NS = 2_000_000_000
+_KEEP_OUTPUTS = 8  # stored contexts kept on disk, most recently used first
+
+
+def pack_paths(
+    paths: list[str],
+    options: SourceOptions,
+    *,
+    stdin: bytes | None,
+    budget: int,
+    fmt: str,
+    redact: bool,
+    cache: Cache,
+    progress: Progress | None = None,
+) -> PackResult:
+    """`collect` + `pack`, answered from the stored output when the inputs are unchanged."""
+    plan = plan_sources(paths, options)
+    store = _Store(cache)
+    key = store.enabled and _fingerprint(plan, paths, options, stdin, budget, fmt, redact)
+    if key:
+        hit = store.load(key)
+        if hit is not None:
+            return hit
+    result = pack(read_plan(plan, options, stdin), budget=budget, fmt=fmt, redact=redact, cache=cache, progress=progress)
+    if key:
+        store.save(key, result)
+    return result
+
+
+def _fingerprint(plan: Plan, paths, options: SourceOptions, stdin, budget, fmt, redact) -> str | None:
+    from v4cli.context import secrets
+
+    digest = xxhash.xxh3_128()
+    settings = [FORMAT_VERSION, COUNT_VERSION, secrets.SCANNER_VERSION, os.getcwd(), list(paths), asdict(options),
+                budget, fmt, redact, xxhash.xxh3_128_hexdigest(stdin) if stdin else None]
+    digest.update(json.dumps(settings, sort_keys=True, default=str).encode())
+    now = time.time_ns()
+    for shown, candidate in plan.to_read:
+        try:
+            st = os.stat(candidate.fs_path) if candidate.through_symlink else os.lstat(candidate.fs_path)
+        except OSError:
+            return None
+        if now - st.st_mtime_ns < _RACY_NS or now - st.st_ctime_ns < _RACY_NS:
+            return None
+        digest.update(f"{shown}\0{st.st_size}\0{st.st_mtime_ns}\0{st.st_ctime_ns}\0{st.st_ino}\n".encode(
+            "utf-8", "surrogateescape"))
+    for shown, skipped in sorted(plan.skipped.items()):
+        digest.update(f"{shown}\0{skipped.reason}\n".encode("utf-8", "surrogateescape"))
+    return digest.hexdigest()
+
+
+class _Store:
+    """Stored contexts as files next to the cache, their manifests as cache entries."""
+
+    def __init__(self, cache: Cache) -> None:
+        self.cache = cache
+        self.directory = cache.path.parent / "contexts" if cache.path is not None else None
+        self.enabled = self.directory is not None
+
+    def load(self, key: str) -> PackResult | None:
+        meta = self.cache.get_many([f"snapshot:{key}"]).get(f"snapshot:{key}")
+        path = self.directory / f"{key}.txt"
+        if not isinstance(meta, dict):
+            return None
+        try:
+            text = path.read_bytes().decode("utf-8", "surrogatepass") if meta.get("has_text") else ""
+            os.utime(path)  # most recently used
+            return _result_from(meta, text)
+        except (OSError, KeyError, TypeError, ValueError):  # UnicodeDecodeError is a ValueError
+            return None  # a damaged entry costs one normal pack
+
+    def save(self, key: str, result: PackResult) -> None:
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            partial = self.directory / f".{key}.{os.getpid()}.partial"
+            with open(partial, "wb") as f:
+                for part in result.parts:
+                    f.write(part.encode("utf-8", "surrogatepass"))
+            partial.replace(self.directory / f"{key}.txt")
+            self._prune()
+        except OSError:
+            return
+        self.cache.put_many({f"snapshot:{key}": _meta_of(result)})
+
+    def _prune(self) -> None:
+        stored = sorted(self.directory.glob("*.txt"), key=lambda p: p.stat().st_mtime, reverse=True)
+        for old in stored[_KEEP_OUTPUTS:]:
+            old.unlink(missing_ok=True)
+
+
+def _meta_of(result: PackResult) -> dict:
+    return {
+        "has_text": bool(result.parts),
+        "tokens": result.tokens,
+        "budget": result.budget,
+        "format": result.format,
+        "files": [[f.path, f.language, f.bytes, f.tokens, f.status, f.reason, f.tokens_shown, list(f.flags),
+                   [[r.line, r.kind] for r in f.redactions]] for f in result.files],
+        "skipped": [[s.path, s.reason, s.detail] for s in result.skipped],
+    }
+
+
+def _result_from(meta: dict, text: str) -> PackResult:
+    from v4cli.context.secrets import Redaction
+
+    files = [
+        FileEntry(path, language, size, tokens, status, reason, shown, tuple(flags),
+                  tuple(Redaction(line, kind) for line, kind in redactions))
+        for path, language, size, tokens, status, reason, shown, flags, redactions in meta["files"]
+    ]
+    skipped = [Skipped(path, reason, detail) for path, reason, detail in meta["skipped"]]
+    return PackResult(parts=[text] if meta["has_text"] else [], tokens=meta["tokens"], budget=meta["budget"],
+                      format=meta["format"], files=files, skipped=skipped)
