@@ -39,7 +39,8 @@ def pack_paths(
     """`collect` + `pack`, answered from the stored output when the inputs are unchanged."""
     plan = plan_sources(paths, options)
     store = _Store(cache)
-    key = store.enabled and _fingerprint(plan, paths, options, stdin, budget, fmt, redact)
+    # an unredacted context is never written to disk: it would copy secrets into the cache directory
+    key = store.enabled and redact and _fingerprint(plan, paths, options, stdin, budget, fmt, redact)
     if key:
         hit = store.load(key)
         if hit is not None:
