@@ -7,7 +7,7 @@ total is known without counting the whole context again, and it is written out w
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from v4cli.context import formats
@@ -38,7 +38,7 @@ class FileEntry:
 
 @dataclass
 class PackResult:
-    parts: list[str]  # the rendered context in pieces (none for the json format, a manifest only)
+    parts: Iterable[str]  # the rendered context in pieces (none for the json format, a manifest only)
     tokens: int  # exact token count of the rendered context
     budget: int
     format: str

@@ -8,6 +8,7 @@ the last two seconds (an edit in the same clock tick would keep its stat), and t
 
 from __future__ import annotations
 
+import codecs
 import json
 import os
 import time
@@ -87,24 +88,27 @@ class _Store:
         if not isinstance(meta, dict):
             return None
         try:
-            text = path.read_bytes().decode("utf-8", "surrogatepass") if meta.get("has_text") else ""
+            text = _StoredText(open(path, "rb"), meta["digest"]) if meta.get("has_text") else None
             os.utime(path)  # most recently used
             return _result_from(meta, text)
-        except (OSError, KeyError, TypeError, ValueError):  # UnicodeDecodeError is a ValueError
+        except (OSError, KeyError, TypeError, ValueError):
             return None  # a damaged entry costs one normal pack
 
     def save(self, key: str, result: PackResult) -> None:
         try:
             self.directory.mkdir(parents=True, exist_ok=True)
             partial = self.directory / f".{key}.{os.getpid()}.partial"
+            digest = xxhash.xxh3_128()
             with open(partial, "wb") as f:
                 for part in result.parts:
-                    f.write(part.encode("utf-8", "surrogatepass"))
+                    data = part.encode("utf-8", "surrogatepass")
+                    digest.update(data)
+                    f.write(data)
             partial.replace(self.directory / f"{key}.txt")
             self._prune()
         except OSError:
             return
-        self.cache.put_many({f"snapshot:{key}": _meta_of(result)})
+        self.cache.put_many({f"snapshot:{key}": {**_meta_of(result), "digest": digest.hexdigest()}})
 
     def _prune(self) -> None:
         stored = sorted(self.directory.glob("*.txt"), key=lambda p: p.stat().st_mtime, reverse=True)
@@ -124,7 +128,30 @@ def _meta_of(result: PackResult) -> dict:
     }
 
 
-def _result_from(meta: dict, text: str) -> PackResult:
+class _StoredText:
+    """A stored context read back in chunks, so that reusing it costs no more memory than a chunk.
+
+    The file stays open: a concurrent run pruning old contexts cannot take it away mid-write."""
+
+    _CHUNK = 1 << 20
+
+    def __init__(self, file, digest: str) -> None:
+        self._file = file
+        check = xxhash.xxh3_128()
+        while chunk := file.read(self._CHUNK):
+            check.update(chunk)
+        if check.hexdigest() != digest:
+            raise ValueError("stored context damaged")
+
+    def __iter__(self):
+        decoder = codecs.getincrementaldecoder("utf-8")("surrogatepass")
+        self._file.seek(0)
+        while chunk := self._file.read(self._CHUNK):
+            yield decoder.decode(chunk)
+        yield decoder.decode(b"", final=True)
+
+
+def _result_from(meta: dict, text: _StoredText | None) -> PackResult:
     from v4cli.context.secrets import Redaction
 
     files = [
@@ -133,5 +160,5 @@ def _result_from(meta: dict, text: str) -> PackResult:
         for path, language, size, tokens, status, reason, shown, flags, redactions in meta["files"]
     ]
     skipped = [Skipped(path, reason, detail) for path, reason, detail in meta["skipped"]]
-    return PackResult(parts=[text] if meta["has_text"] else [], tokens=meta["tokens"], budget=meta["budget"],
+    return PackResult(parts=text if text is not None else [], tokens=meta["tokens"], budget=meta["budget"],
                       format=meta["format"], files=files, skipped=skipped)
