@@ -15,7 +15,7 @@ from v4cli.context.sources import Document
 # Bump when the meaning of a cached count changes (tokenizer or counting rules).
 COUNT_VERSION = "dsv4-1"
 
-_BATCH_CHARS = 8_000_000  # large enough to keep every core busy, small enough for a lively progress bar
+_BATCH_CHARS = 2_000_000  # big enough to keep every core busy, small enough to start counting early
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
 
 
@@ -42,12 +42,15 @@ def prepare(
     cached = cache.get_many(keys)
 
     results: list[Prepared | None] = [None] * len(documents)
-    to_count: list[int] = []
-    texts: list[str] = []
-    found: list[tuple] = []
+    misses = [i for i, key in enumerate(keys) if not _valid(cached.get(key))]
+    counter = _Counter(progress, len(misses)) if misses else None  # counts batches while the scan goes on
+    batch: list[int] = []
+    batch_chars = 0
+    texts: dict[int, str] = {}
+    found: dict[int, tuple] = {}
     for i, (doc, key) in enumerate(zip(documents, keys)):
         hit = cached.get(key)
-        if isinstance(hit, dict) and isinstance(hit.get("t"), int) and isinstance(hit.get("r"), list):
+        if _valid(hit):
             if hit["r"] and redact:
                 text, redactions = secrets.redact(doc.text)
             else:
@@ -55,38 +58,62 @@ def prepare(
             results[i] = Prepared(doc, text, hit["t"], tuple(redactions))
             continue
         text, redactions = secrets.redact(doc.text) if redact else (doc.text, [])
-        to_count.append(i)
-        texts.append(text)
-        found.append(tuple(redactions))
+        texts[i], found[i] = text, tuple(redactions)
+        batch.append(i)
+        batch_chars += len(text)
+        if batch_chars >= _BATCH_CHARS:
+            counter.submit(batch, [texts[j] for j in batch])
+            batch, batch_chars = [], 0
         if progress:
-            progress("scanning", len(to_count), len(documents))
-
-    if to_count:
-        from v4cli.context.tokens import get_tokenizer
-
-        counts = _count_in_batches(get_tokenizer(), texts, progress)
+            progress("scanning", len(texts), len(misses))
+    if counter is not None:
+        if batch:
+            counter.submit(batch, [texts[j] for j in batch])
         fresh = {}
-        for i, text, redactions, tokens in zip(to_count, texts, found, counts):
-            results[i] = Prepared(documents[i], text, tokens, redactions)
-            fresh[keys[i]] = {"t": tokens, "r": [[r.line, r.kind] for r in redactions]}
+        for i, tokens in counter.results():
+            results[i] = Prepared(documents[i], texts[i], tokens, found[i])
+            fresh[keys[i]] = {"t": tokens, "r": [[r.line, r.kind] for r in found[i]]}
         cache.put_many(fresh)
     return results  # type: ignore[return-value]
 
 
-def _count_in_batches(tokenizer, texts: Sequence[str], progress: Progress | None) -> list[int]:
-    """count_many over slices of about _BATCH_CHARS characters, reporting progress between slices."""
-    counts: list[int] = []
-    start = 0
-    while start < len(texts):
-        end, size = start, 0
-        while end < len(texts) and (size < _BATCH_CHARS or end == start):
-            size += len(texts[end])
-            end += 1
-        counts.extend(tokenizer.count_many(texts[start:end]))
-        start = end
-        if progress:
-            progress("counting tokens", start, len(texts))
-    return counts
+def _valid(hit: object) -> bool:
+    return isinstance(hit, dict) and isinstance(hit.get("t"), int) and isinstance(hit.get("r"), list)
+
+
+class _Counter:
+    """Counts batches of texts on background threads while the main thread keeps scanning for secrets.
+
+    The scan holds the GIL; tiktoken releases it, so the two overlap. The tokenizer itself is built on the
+    first batch's thread, which also overlaps with the scan."""
+
+    def __init__(self, progress: Progress | None, total: int) -> None:
+        from concurrent.futures import ThreadPoolExecutor
+
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="v4-count")
+        self._jobs: list = []
+        self._progress = progress
+        self._total = total
+        self._done = 0
+
+    def submit(self, indices: list[int], texts: list[str]) -> None:
+        self._jobs.append((indices, self._pool.submit(_count_batch, texts)))
+
+    def results(self):
+        try:
+            for indices, job in self._jobs:
+                yield from zip(indices, job.result())
+                self._done += len(indices)
+                if self._progress:
+                    self._progress("counting tokens", self._done, self._total)
+        finally:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _count_batch(texts: list[str]) -> list[int]:
+    from v4cli.context.tokens import get_tokenizer
+
+    return get_tokenizer().count_many(texts)  # spreads a large batch over every core itself
 
 
 def count_cached(texts: Sequence[str], cache: Cache) -> list[int]:
