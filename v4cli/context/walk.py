@@ -25,6 +25,7 @@ from v4cli.context.ignore import IgnoreFile, default_ignore_file, first_decision
 
 GIT_IGNORE_FILE = b".gitignore"
 TOOL_IGNORE_FILES = (b".ignore", b".v4ignore")  # later wins within one directory
+_TOOL_NAMES = frozenset(TOOL_IGNORE_FILES)
 # Trees inside trees (submodules, nested repositories, followed symlinks) recurse; a hostile chain must not.
 MAX_NESTED_ROOTS = 64
 # Variables that would make `git -C DIR` look at another repository (e.g. when v4 runs inside a git hook).
@@ -226,7 +227,8 @@ class _Lister:
                 return None
             if not stat.S_ISDIR(st.st_mode) or self._tool_ignored(outer, rel + directory[:-1], True):
                 return None
-            return self._read_frames(dir_path, None, rel + directory, _Frames((), outer)).tool
+            # only v4's own ignore files matter here: git already applied its rules to the listing
+            return self._read_frames(dir_path, _TOOL_NAMES, rel + directory, _Frames((), outer)).tool
 
         for entry in sorted(set(entries)):
             entry = entry.rstrip(b"/")  # an untracked nested repository is listed as "dir/"
