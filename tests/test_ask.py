@@ -154,3 +154,14 @@ def test_ctrl_c_keeps_the_partial_answer_logs_it_and_exits_130(tmp_path, cache_d
     assert "Traceback" not in err.decode()
     logged = json.loads(run_v4("logs", "show", "last", "--json").stdout)
     assert logged["status"] == "interrupted" and logged["answer"].strip() == out.decode().strip()
+
+
+def test_settings_come_from_the_environment_and_the_config_file(tmp_path, cache_dir, server, monkeypatch):
+    repo = make_git_repo(tmp_path / "repo", REPO)
+    (tmp_path / "no-config.toml").write_text('thinking = "max"\nmax_output = "2k"\n')
+    assert ask(server, str(repo), "Q?").returncode == 0
+    monkeypatch.setenv("V4_THINKING", "off")  # the environment wins over the file
+    assert ask(server, str(repo), "Q?").returncode == 0
+    from_file, from_env = (r.body for r in server.chat_requests)
+    assert from_file["reasoning_effort"] == "max" and from_file["max_tokens"] == 2000
+    assert from_env["thinking"] == {"type": "disabled"} and from_env["max_tokens"] == 2000

@@ -63,8 +63,9 @@ class Target:
 
 def run_ask(opts: AskOptions) -> int:
     cfg = settings.load_config()
+    conf = {key: value for key, (value, _) in settings.effective_settings(cfg).items()}  # env over file over default
     question, targets = _question_and_paths(opts)
-    thinking = opts.thinking or os.environ.get("V4_THINKING") or cfg.get("thinking") or "high"
+    thinking = opts.thinking or conf["thinking"]
     if thinking not in THINKING:
         raise UsageError(f"--thinking must be one of {', '.join(THINKING)}, not {thinking!r}")
     from v4cli.logs import ExchangeLog
@@ -75,12 +76,13 @@ def run_ask(opts: AskOptions) -> int:
     if not targets and not stdin:
         targets = ["."]
 
-    target = _choose_target(opts, cfg)
-    max_output = opts.max_output or cfg.get("max_output") or None
+    target = _choose_target(opts, cfg, conf)
+    max_output = opts.max_output or conf["max_output"]
     if max_output is None and target.kind == "local":
         max_output = _LOCAL_OUTPUT_DEFAULT  # a local model would otherwise write until its context is full
     reserve = max_output or min(settings.DEFAULT_OUTPUT_RESERVE, target.model.max_output)
-    packed, messages, prompt_tokens = _pack_and_build(opts, target, targets, stdin, question, history, reserve)
+    budget = units.parse_count(opts.budget) if opts.budget else conf["budget"]
+    packed, messages, prompt_tokens = _pack_and_build(opts, target, targets, stdin, question, history, reserve, budget)
 
     from v4cli import cost
 
@@ -127,10 +129,10 @@ def _continuation(opts: AskOptions, log, targets: list[str]):
     return history, last.conversation_id, targets or list(last.paths)
 
 
-def _choose_target(opts: AskOptions, cfg: dict) -> Target:
-    kind = opts.backend or os.environ.get("V4_BACKEND") or cfg.get("backend")
-    base_url = opts.base_url or os.environ.get("V4_BASE_URL") or cfg.get("base_url")
-    model_path = opts.model_path or os.environ.get("V4_MODEL_PATH") or cfg.get("model_path")
+def _choose_target(opts: AskOptions, cfg: dict, conf: dict) -> Target:
+    kind = opts.backend or conf["backend"]
+    base_url = opts.base_url or conf["base_url"]
+    model_path = opts.model_path or conf["model_path"]
     if kind is None:
         if base_url:
             kind = "openai"
@@ -152,8 +154,8 @@ def _choose_target(opts: AskOptions, cfg: dict) -> Target:
             raise UsageError("the openai backend needs --base-url (or V4_BASE_URL)")
         from v4cli.backends.deepseek import OpenAICompatibleBackend
 
-        key_env = os.environ.get("V4_API_KEY_ENV") or cfg.get("api_key_env") or "OPENAI_API_KEY"
-        name = opts.model or os.environ.get("V4_MODEL") or cfg.get("model") or settings.DEFAULT_MODEL
+        key_env = conf["api_key_env"]
+        name = opts.model or conf["model"]
         catalog = settings.model_catalog(cfg)
         model = catalog.get(name) or settings.ModelInfo(name, _OPENAI_UNKNOWN_CONTEXT, 8192)
         backend = OpenAICompatibleBackend(
@@ -161,11 +163,11 @@ def _choose_target(opts: AskOptions, cfg: dict) -> Target:
         )
         return Target(backend, "openai", model, remote=not _is_loopback(base_url))
     if kind == "local":
-        return _local_target(opts, cfg, model_path)
+        return _local_target(opts, conf, model_path)
     raise UsageError(f"unknown backend {kind!r}", hint="choose deepseek, openai or local")
 
 
-def _local_target(opts: AskOptions, cfg: dict, model_path) -> Target:
+def _local_target(opts: AskOptions, conf: dict, model_path) -> Target:
     from v4cli.backends.local import LocalBackend, demo_model_path
     from v4cli.context.cache import default_cache_dir
 
@@ -181,10 +183,10 @@ def _local_target(opts: AskOptions, cfg: dict, model_path) -> Target:
     path = Path(model_path)
     backend = LocalBackend(
         path,
-        n_ctx=opts.n_ctx or int(cfg.get("n_ctx", 0)),
-        threads=opts.threads or cfg.get("threads"),
-        gpu_layers=opts.gpu_layers if opts.gpu_layers is not None else int(cfg.get("gpu_layers", 0)),
-        rpc_servers=opts.rpc or cfg.get("rpc"),
+        n_ctx=opts.n_ctx or conf["n_ctx"] or 0,
+        threads=opts.threads or conf["threads"],
+        gpu_layers=opts.gpu_layers if opts.gpu_layers is not None else (conf["gpu_layers"] or 0),
+        rpc_servers=opts.rpc or conf["rpc"],
         kv_cache_dir=default_cache_dir() / "kv",
     )
     model = settings.ModelInfo(path.stem, backend.context_window, backend.context_window)
@@ -198,7 +200,7 @@ def _is_loopback(url: str) -> bool:
     return host in ("localhost", "::1") or host.startswith("127.")
 
 
-def _pack_and_build(opts, target: Target, targets, stdin, question, history, reserve):
+def _pack_and_build(opts, target: Target, targets, stdin, question, history, reserve, budget):
     """Pack within what the model can take after the answer, the instructions and the question."""
     from v4cli.context.cache import Cache, default_cache_dir
     from v4cli.context.snapshot import pack_paths
@@ -212,7 +214,7 @@ def _pack_and_build(opts, target: Target, targets, stdin, question, history, res
     frame = build_messages("", question, system=opts.system, history=history)
     overhead = _frame_tokens(target, frame, cache)
     room = target.model.context - reserve - overhead
-    budget = units.parse_count(opts.budget) if opts.budget else room
+    budget = budget or room
     if budget > room:
         sys.stderr.write(f"v4: note: --budget {budget:,} is more than the model can take; using {room:,}\n")
         budget = room
