@@ -54,10 +54,6 @@ class TensorInfo:
         return self.element_count // block * size
 
 
-def tensor_nbytes(type_: GGMLQuantizationType, shape: Sequence[int]) -> int:
-    return TensorInfo("", type_, tuple(shape)).nbytes
-
-
 @dataclass
 class Shard:
     """The tensors of one output file and their offsets inside its data section."""
