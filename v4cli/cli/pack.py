@@ -79,19 +79,25 @@ def _emit(parts: List[str], output: Optional[Path]) -> None:
     from v4cli.errors import UsageError
 
     if output is None:
-        for part in parts:
-            sys.stdout.buffer.write(part.encode("utf-8", "replace"))
+        _write(parts, sys.stdout.buffer)
         sys.stdout.buffer.flush()
         return
     partial = output.with_name(f".{output.name}.v4-partial")
     try:
         with open(partial, "wb") as f:
-            for part in parts:
-                f.write(part.encode("utf-8", "replace"))
+            _write(parts, f)
         partial.replace(output)
     except OSError as err:
         partial.unlink(missing_ok=True)
         raise UsageError(f"cannot write {output}: {err.strerror}") from None
+
+
+def _write(parts, stream) -> None:
+    if hasattr(parts, "write_utf8"):  # a stored context: its bytes are already what we would write
+        parts.write_utf8(stream)
+        return
+    for part in parts:
+        stream.write(part.encode("utf-8", "replace"))
 
 
 def _summary(result) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import codecs
 import json
 import os
+import shutil
 import time
 from dataclasses import asdict
 
@@ -101,7 +102,7 @@ class _Store:
             digest = xxhash.xxh3_128()
             with open(partial, "wb") as f:
                 for part in result.parts:
-                    data = part.encode("utf-8", "surrogatepass")
+                    data = part.encode("utf-8", "replace")  # exactly the bytes `v4 pack` writes
                     digest.update(data)
                     f.write(data)
             partial.replace(self.directory / f"{key}.txt")
@@ -143,8 +144,13 @@ class _StoredText:
         if check.hexdigest() != digest:
             raise ValueError("stored context damaged")
 
+    def write_utf8(self, out) -> None:
+        """Copy the stored bytes as they are: no decoding and re-encoding of a context that is already UTF-8."""
+        self._file.seek(0)
+        shutil.copyfileobj(self._file, out, self._CHUNK)
+
     def __iter__(self):
-        decoder = codecs.getincrementaldecoder("utf-8")("surrogatepass")
+        decoder = codecs.getincrementaldecoder("utf-8")("strict")
         self._file.seek(0)
         while chunk := self._file.read(self._CHUNK):
             yield decoder.decode(chunk)
