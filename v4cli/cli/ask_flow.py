@@ -64,7 +64,8 @@ class Target:
 def run_ask(opts: AskOptions) -> int:
     cfg = settings.load_config()
     conf = {key: value for key, (value, _) in settings.effective_settings(cfg).items()}  # env over file over default
-    question, targets = _question_and_paths(opts)
+    question, args = _question_and_args(opts)
+    targets, stdin = inputs.paths_and_stdin(args)
     thinking = opts.thinking or conf["thinking"]
     if thinking not in THINKING:
         raise UsageError(f"--thinking must be one of {', '.join(THINKING)}, not {thinking!r}")
@@ -72,8 +73,7 @@ def run_ask(opts: AskOptions) -> int:
 
     log = ExchangeLog()
     history, conversation_id, targets = _continuation(opts, log, targets)
-    stdin = inputs.read_stdin() if "-" in opts.args or inputs.piped_stdin() else None
-    if not targets and not stdin:
+    if not targets and stdin is None:
         targets = ["."]
 
     target = _choose_target(opts, cfg, conf)
@@ -101,7 +101,7 @@ def run_ask(opts: AskOptions) -> int:
     return _stream_answer(opts, target, request, packed, log, conversation_id, question, paths)
 
 
-def _question_and_paths(opts: AskOptions) -> tuple[str, list[str]]:
+def _question_and_args(opts: AskOptions) -> tuple[str, list[str]]:
     args = list(opts.args)
     if opts.question_file is not None:
         try:
@@ -114,7 +114,7 @@ def _question_and_paths(opts: AskOptions) -> tuple[str, list[str]]:
         question = args.pop()
     if not question.strip():
         raise UsageError("the question is empty")
-    return question, [a for a in args if a != "-"]
+    return question, args
 
 
 def _continuation(opts: AskOptions, log, targets: list[str]):
@@ -256,12 +256,8 @@ def _frame_tokens(target: Target, frame, cache) -> int:
 
 
 def _print_dry_run(packed, target: Target, prompt_tokens: int, reserve: int, estimate: float) -> None:
-    from v4cli.context.formats import render_tree
-
-    rows = [(f.path, f.tokens, "" if f.status == "full" else f"{f.status}: {f.reason}") for f in packed.files]
-    rows += [(s.path, 0, f"skipped: {s.reason}") for s in packed.skipped]
     out = sys.stdout
-    out.write(render_tree(rows))
+    out.write(packed.tree())
     out.write(
         f"\nwould send {prompt_tokens:,} prompt tokens to {target.kind} model {target.model.name} "
         f"(context {packed.tokens:,} of budget {packed.budget:,}); answer up to {reserve:,} tokens\n"

@@ -10,9 +10,17 @@ import sys
 STDIN_LIMIT_BYTES = 256 * 1024 * 1024  # far beyond any context; keeps a runaway pipe from eating memory
 
 
-def split_stdin_marker(paths: list[str]) -> tuple[list[str], bool]:
-    """Paths without `-`, and whether `-` asked for stdin explicitly."""
-    return [p for p in paths if p != "-"], "-" in paths
+def paths_and_stdin(args: list[str]) -> tuple[list[str], bytes | None]:
+    """Paths without `-`, and stdin's bytes when `-` asks for them or stdin is piped.
+
+    An empty pipe counts as no stdin (scripts and CI often run with one), unless `-` asked for it explicitly;
+    the caller defaults to `.` only when it gets neither paths nor stdin."""
+    paths = [a for a in args if a != "-"]
+    asked = len(paths) < len(args)
+    if not (asked or piped_stdin()):
+        return paths, None
+    data = read_stdin()
+    return paths, data if data or asked else None
 
 
 def piped_stdin() -> bool:

@@ -38,9 +38,8 @@ def pack_command(
     from v4cli.context.sources import SourceOptions
     from v4cli.render.progress import StderrProgress
 
-    targets, want_stdin = inputs.split_stdin_marker(list(paths or []))
-    stdin = inputs.read_stdin() if want_stdin or inputs.piped_stdin() else None
-    if not targets and not (want_stdin or stdin):
+    targets, stdin = inputs.paths_and_stdin(list(paths or []))
+    if not targets and stdin is None:
         targets = ["."]
     tokens_budget = units.parse_count(budget) if budget else default_budget(resolve_model(model))
     options = SourceOptions(
@@ -60,11 +59,7 @@ def pack_command(
         cache.close()
 
     if tree:
-        from v4cli.context.formats import render_tree
-
-        rows = [(f.path, f.tokens, "" if f.status == "full" else f"{f.status}: {f.reason}") for f in result.files]
-        rows += [(s.path, 0, f"skipped: {s.reason}") for s in result.skipped]
-        _emit([render_tree(rows)], output)
+        _emit([result.tree()], output)
     elif fmt == "json":
         import json
 

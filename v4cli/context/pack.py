@@ -49,6 +49,12 @@ class PackResult:
     def text(self) -> str:
         return "".join(self.parts)
 
+    def tree(self) -> str:
+        """The file tree with token counts, every candidate and skip marked with what happened to it."""
+        rows = [(f.path, f.tokens, "" if f.status == "full" else f"{f.status}: {f.reason}") for f in self.files]
+        rows += [(s.path, 0, f"skipped: {s.reason}") for s in self.skipped]
+        return formats.render_tree(rows)
+
     def manifest(self) -> dict:
         status_counts: dict[str, int] = {}
         for f in self.files:
@@ -95,8 +101,7 @@ def pack(
     cache = cache or Cache(None)
     render_fmt = "xml" if fmt == "json" else fmt
     prepared = prepare(collection.documents, cache, redact=redact, progress=progress)
-    fitted = _fit(prepared, collection.skipped, budget, render_fmt, cache)
-    parts, tokens, entries = fitted
+    parts, tokens, entries = _fit(prepared, collection.skipped, budget, render_fmt, cache)
     return PackResult(
         parts=[] if fmt == "json" else parts,
         tokens=tokens,

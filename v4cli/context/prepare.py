@@ -42,8 +42,8 @@ def prepare(
     cached = cache.get_many(keys)
 
     results: list[Prepared | None] = [None] * len(documents)
-    misses = [i for i, key in enumerate(keys) if not _valid(cached.get(key))]
-    counter = _Counter(progress, len(misses)) if misses else None  # counts batches while the scan goes on
+    misses = sum(not _valid(cached.get(key)) for key in keys)
+    counter = _Counter(progress, misses) if misses else None  # counts batches while the scan goes on
     batch: list[int] = []
     batch_chars = 0
     texts: dict[int, str] = {}
@@ -65,7 +65,7 @@ def prepare(
             counter.submit(batch, [texts[j] for j in batch])
             batch, batch_chars = [], 0
         if progress:
-            progress("scanning", len(texts), len(misses))
+            progress("scanning", len(texts), misses)
     if counter is not None:
         if batch:
             counter.submit(batch, [texts[j] for j in batch])
