@@ -1,9 +1,10 @@
 """The messages sent for a question: stable instructions and context first, the question last.
 
 Layout: [system, user(context), assistant(acknowledgement), (earlier turns...), user(question)].
-Everything before the final question depends only on the repository and the options, so DeepSeek's
-prefix cache (which persists a unit at the end of each user input) and the local backend's saved KV
-state both cover the whole context when a second question comes.
+When the repository fits, everything before the final question depends only on the repository and the
+options, so DeepSeek's prefix cache (which persists a unit at the end of each user input) and the local
+backend's saved KV state both cover the whole context when a second question comes. When it does not fit,
+the files chosen for the question come after those chosen without it, so the cache still covers the latter.
 """
 
 from __future__ import annotations
@@ -13,8 +14,9 @@ from collections.abc import Sequence
 from v4cli.backends.base import Message
 
 SYSTEM = """You are v4, a senior engineer answering questions about the code and documents in the context.
-The context lists files as <file path="..."> blocks (or headed sections); a coverage report at its end says \
-which files were left out, truncated or redacted, so you know what you have not seen.
+The context lists files as <file path="..."> blocks (or headed sections); <outline> blocks show only a file's \
+signatures with their line numbers, bodies elided; a coverage report at its end says which files were left out, \
+truncated or redacted, so you know what you have not seen.
 Answer from the context. Cite the places you rely on as `path:line` (or `path` when the line is unclear). \
 Say plainly when the context does not contain what is needed, and what would. Be precise and concise."""
 

@@ -74,7 +74,7 @@ def test_budget_is_never_exceeded(tmp_path, fmt, budget):
             assert opening in result.text
 
 
-def test_smallest_files_are_admitted_first(tmp_path):
+def test_one_big_file_is_left_out_rather_than_many_small_ones(tmp_path):
     repo = write_tree(tmp_path / "tree", FILES)
     full = {f.path: f.tokens for f in _pack(repo).files}
     result = _pack(repo, budget=sum(full.values()) - full["src/big.py"] // 2)

@@ -203,6 +203,7 @@ def _is_loopback(url: str) -> bool:
 def _pack_and_build(opts, target: Target, targets, stdin, question, history, reserve, budget):
     """Pack within what the model can take after the answer, the instructions and the question."""
     from v4cli.context.cache import Cache, default_cache_dir
+    from v4cli.context.pack import Selection
     from v4cli.context.snapshot import pack_paths
     from v4cli.context.sources import SourceOptions
     from v4cli.prompt import build_messages
@@ -228,7 +229,8 @@ def _pack_and_build(opts, target: Target, targets, stdin, question, history, res
         with StderrProgress() as progress:
             for _ in range(4):
                 packed = pack_paths(targets, source_options, stdin=stdin or None, budget=budget, fmt="xml",
-                                    redact=opts.redact, cache=cache, progress=progress)
+                                    redact=opts.redact, cache=cache, progress=progress,
+                                    selection=Selection(question))
                 messages = build_messages(packed.text, question, system=opts.system, history=history)
                 if target.kind != "local":
                     return packed, messages, packed.tokens + overhead

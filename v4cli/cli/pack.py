@@ -19,6 +19,13 @@ def pack_command(
     model: Optional[str] = typer.Option(None, "--model", "-m", help="Model whose context sets the default budget."),
     fmt: str = typer.Option("xml", "--format", "-f", help="xml, markdown, plain, or json (the manifest)."),
     tree: bool = typer.Option(False, "--tree", help="Print the file tree with token counts instead of the context."),
+    question: Optional[str] = typer.Option(
+        None, "--question", "-q", help="Rank files for this question when not everything fits the budget."
+    ),
+    explain: bool = typer.Option(
+        False, "--explain", help="Print each file's tier (full, outline, path) and the scores behind it instead."
+    ),
+    ranking: str = typer.Option("v4", "--ranking", help="v4 (lexical + structure + cues) or bm25 (lexical only)."),
     include: List[str] = typer.Option([], "--include", "-i", help="Only files matching this glob (repeatable)."),
     exclude: List[str] = typer.Option([], "--exclude", "-e", help="Leave out files matching this glob (repeatable)."),
     max_file_size: str = typer.Option("1MB", "--max-file-size", help="Skip files larger than this (0: no limit)."),
@@ -34,6 +41,7 @@ def pack_command(
     from v4cli.cli import inputs
     from v4cli.config import default_budget, resolve_model
     from v4cli.context.cache import Cache, default_cache_dir
+    from v4cli.context.pack import Selection
     from v4cli.context.snapshot import pack_paths
     from v4cli.context.sources import SourceOptions
     from v4cli.render.progress import StderrProgress
@@ -54,11 +62,14 @@ def pack_command(
     try:
         with StderrProgress() as progress:
             result = pack_paths(targets, options, stdin=stdin or None, budget=tokens_budget, fmt=fmt,
-                                redact=not no_redact, cache=cache, progress=progress)
+                                redact=not no_redact, cache=cache, progress=progress,
+                                selection=Selection(question or None, ranking))
     finally:
         cache.close()
 
-    if tree:
+    if explain:
+        _emit([result.explain()], output)
+    elif tree:
         _emit([result.tree()], output)
     elif fmt == "json":
         import json

@@ -24,6 +24,7 @@ class Shown:
     text: str
     tokens: int
     truncated_from: int | None = None  # the full count when only a head is shown
+    outline_of: int | None = None  # the full count when only an outline is shown
 
 
 def _xml_attr(value: str) -> str:
@@ -40,18 +41,23 @@ def _body(text: str) -> str:
 
 
 def file_open(fmt: str, f: Shown) -> str:
-    note = f" of {f.truncated_from}" if f.truncated_from is not None else ""
+    if f.outline_of is not None:
+        note = f"outline, {f.tokens} of {f.outline_of}"
+    else:
+        note = f"{f.tokens} of {f.truncated_from}" if f.truncated_from is not None else f"{f.tokens}"
     if fmt == "xml":
+        if f.outline_of is not None:
+            return f'<outline path="{_xml_attr(f.path)}" tokens="{f.tokens}" file_tokens="{f.outline_of}">\n'
         trunc = f' truncated_from="{f.truncated_from}"' if f.truncated_from is not None else ""
         return f'<file path="{_xml_attr(f.path)}" tokens="{f.tokens}"{trunc}>\n'
     if fmt == "markdown":
-        return f"## {f.path} ({f.tokens}{note} tokens)\n\n{_fence(f.text)}{_md_lang(f.language)}\n"
-    return f"===== {f.path} ({f.tokens}{note} tokens) =====\n"
+        return f"## {f.path} ({note} tokens)\n\n{_fence(f.text)}{_md_lang(f.language)}\n"
+    return f"===== {f.path} ({note} tokens) =====\n"
 
 
 def file_close(fmt: str, f: Shown) -> str:
     if fmt == "xml":
-        return "</file>\n"
+        return "</outline>\n" if f.outline_of is not None else "</file>\n"
     if fmt == "markdown":
         return f"{_fence(f.text)}\n\n"
     return ""
@@ -96,16 +102,19 @@ def coverage_lines(
     truncated: Sequence[tuple[str, int, int]],
     *,
     compact: bool = False,
+    outlined: int = 0,
 ) -> list[str]:
     """What the reader of the context should know is missing or altered.
 
-    left_out: (reason, path, detail); redactions: (path, line, kind); truncated: (path, shown, total).
+    left_out: (reason, path, detail), listed in the order given; redactions: (path, line, kind);
+    truncated: (path, shown, total); outlined: how many of the included files are shown as outlines.
     compact: one line per reason with a count, for budgets too small to list paths.
     """
     lines: list[str] = []
     if not left_out and not redactions and not truncated:
         return lines
-    lines.append(f"included {included} of {candidates} files")
+    as_outlines = f" ({outlined} as outlines: signatures with line numbers, bodies elided)" if outlined else ""
+    lines.append(f"included {included} of {candidates} files{as_outlines}")
     if compact:
         counts: dict[str, int] = {}
         for reason, _, _ in left_out:

@@ -1,6 +1,10 @@
 """Pack documents into one context that never exceeds a token budget, with a manifest of every decision.
 
-Stages: collect (sources) → prepare (redact + count, cached) → select (fit; replaceable) → render.
+Stages: collect (sources) → prepare (redact + count, cached) → fit → render. When everything fits, every
+file goes in whole, in path order, whatever the question: the output depends on the files alone. When it
+does not, the index (symbols + outlines, cached) and the ranking decide each file's tier: full, outline, or
+path only (listed in the coverage footer). Files chosen without the question come first, in path order; the
+files chosen for the question follow, also in path order, so a follow-up question keeps the longest prefix.
 The rendering is built from parts whose token counts add up exactly (see `_block_tokens`), so the
 total is known without counting the whole context again, and it is written out without being joined.
 """
@@ -13,12 +17,20 @@ from dataclasses import dataclass, field
 from v4cli.context import formats
 from v4cli.context.cache import Cache
 from v4cli.context.prepare import Prepared, Progress, count_cached, prepare
-from v4cli.context.select import select_within
 from v4cli.context.sources import Collection, Skipped
 from v4cli.errors import UsageError
 
 STDIN_NAME = "<stdin>"
+RANKINGS = ("v4", "bm25")
 _MAX_FIT_ROUNDS = 12
+
+
+@dataclass(frozen=True, slots=True)
+class Selection:
+    """How to choose when not everything fits; when everything fits it changes nothing."""
+
+    question: str | None = None
+    ranking: str = "v4"  # "v4": lexical + structure + cues; "bm25": lexical only (the evaluation's baseline)
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,11 +41,14 @@ class FileEntry:
     language: str
     bytes: int
     tokens: int  # of the whole (redacted) text
-    status: str  # "full" | "truncated" | "omitted"
+    status: str  # "full" | "outline" | "truncated" | "omitted"
     reason: str  # why it is not full: "over-budget", "truncated-to-fit"; "" when full
     tokens_shown: int
     flags: tuple[str, ...]
     redactions: tuple  # of secrets.Redaction
+    section: str = ""  # "stable" (chosen without the question) or "question" when ranked; "" when all fit
+    why: str = ""  # the ranking's scores and cues, for --explain; "" when all fit
+    score: float | None = None  # the ranking's total score; None when all fit or for piped input
 
 
 @dataclass
@@ -54,6 +69,23 @@ class PackResult:
         rows = [(f.path, f.tokens, "" if f.status == "full" else f"{f.status}: {f.reason}") for f in self.files]
         rows += [(s.path, 0, f"skipped: {s.reason}") for s in self.skipped]
         return formats.render_tree(rows)
+
+    def explain(self) -> str:
+        """Why each file got its tier: one row per file, the question-independent section first, best first."""
+        if not any(f.section for f in self.files):
+            fitted = sum(f.status == "full" for f in self.files)
+            return (f"no ranking was needed: {fitted} of {len(self.files)} files in full, in path order "
+                    f"({self.tokens:,} of {self.budget:,} tokens); a question changes nothing when everything fits\n")
+        order = {"stable": 0, "question": 1}
+        rows = sorted(self.files, key=lambda f: (order.get(f.section, 2), f.status == "omitted",
+                                                 -(f.score if f.score is not None else float("inf")), f.path))
+        width = max(len(f.path) for f in rows)
+        lines = [f"{'tier':<9} {'section':<9} {'shown':>8} {'tokens':>8}  {'path':<{width}}  why"]
+        for f in rows:
+            tier = "path" if f.status == "omitted" else f.status
+            section = f.section if f.status != "omitted" else "-"
+            lines.append(f"{tier:<9} {section:<9} {f.tokens_shown:>8,} {f.tokens:>8,}  {f.path:<{width}}  {f.why}")
+        return "\n".join(lines) + "\n"
 
     def manifest(self) -> dict:
         status_counts: dict[str, int] = {}
@@ -78,6 +110,7 @@ class PackResult:
                     "reason": f.reason,
                     "flags": list(f.flags),
                     "redactions": [{"line": r.line, "kind": r.kind} for r in f.redactions],
+                    **({"section": f.section, "score": f.score, "why": f.why} if f.section else {}),
                 }
                 for f in self.files
             ],
@@ -93,15 +126,19 @@ def pack(
     redact: bool = True,
     cache: Cache | None = None,
     progress: Progress | None = None,
+    selection: Selection = Selection(),
 ) -> PackResult:
     if fmt not in formats.FORMATS:
         raise UsageError(f"unknown format {fmt!r}", hint=f"choose one of: {', '.join(formats.FORMATS)}")
+    if selection.ranking not in RANKINGS:
+        raise UsageError(f"unknown ranking {selection.ranking!r}", hint=f"choose one of: {', '.join(RANKINGS)}")
     if budget <= 0:
         raise UsageError(f"budget must be a positive number of tokens, got {budget}")
     cache = cache or Cache(None)
     render_fmt = "xml" if fmt == "json" else fmt
     prepared = prepare(collection.documents, cache, redact=redact, progress=progress)
-    parts, tokens, entries = _fit(prepared, collection.skipped, budget, render_fmt, cache)
+    fitter = _Fitter(prepared, render_fmt, cache, selection, redact, progress)
+    parts, tokens, entries = fitter.fit(collection.skipped, budget)
     return PackResult(
         parts=[] if fmt == "json" else parts,
         tokens=tokens,
@@ -112,32 +149,156 @@ def pack(
     )
 
 
-def _fit(
-    prepared: Sequence[Prepared], skipped: Sequence[Skipped], budget: int, fmt: str, cache: Cache
-) -> tuple[list[str], int, list[FileEntry]]:
-    whole = [formats.Shown(p.doc.path, p.doc.language, p.text, p.tokens) for p in prepared]
-    costs = _block_tokens(fmt, whole, cache)
-    paths = [p.doc.path for p in prepared]
-    generated = ["generated" in p.doc.flags for p in prepared]
-    head_tokens, bare_tail_tokens = count_cached([formats.head(fmt), formats.tail(fmt, [])], cache)
-    if head_tokens + bare_tail_tokens >= budget:
-        raise UsageError(f"budget of {budget} tokens is too small for the context's own frame")
+@dataclass(slots=True)
+class _Choice:
+    """What one document becomes: its tier, and the section it goes in when ranked."""
 
-    footer = bare_tail_tokens  # the coverage report grows with what is left out: learn its size round by round
-    compact = False  # when the full report cannot fit, it shrinks to one line per reason
-    for _ in range(_MAX_FIT_ROUNDS):
-        available = budget - head_tokens - footer
-        if available < 0 and not compact:
-            compact, footer, available = True, bare_tail_tokens, budget - head_tokens - bare_tail_tokens
-        admitted = select_within(costs, paths, generated, available)
-        room = available - sum(costs[i] for i in admitted)
-        shown, entries, coverage, extra = _arrange(prepared, whole, admitted, skipped, room, fmt, cache, compact)
-        (tail_tokens,) = count_cached([formats.tail(fmt, coverage)], cache)
-        tokens = head_tokens + sum(costs[i] for i in admitted) + extra + tail_tokens
-        if tokens <= budget:
-            return list(formats.render_parts(fmt, shown, coverage)), tokens, entries
-        footer = max(footer + 1, tail_tokens)  # admitted under too small a footer: choose again
-    raise UsageError(f"could not fit the context into {budget} tokens", hint="raise --budget or exclude files")
+    tier: str  # "full" | "outline" | "head" | "path"
+    section: str = ""
+    why: str = ""
+    score: float | None = None
+    prefix_outline: bool = False  # full in the question section, and its outline also in the stable prefix
+
+
+class _Fitter:
+    def __init__(self, prepared: Sequence[Prepared], fmt: str, cache: Cache, selection: Selection, redact: bool,
+                 progress: Progress | None) -> None:
+        self.prepared, self.fmt, self.cache, self.selection = prepared, fmt, cache, selection
+        self.redact, self.progress = redact, progress
+        self.whole = [formats.Shown(p.doc.path, p.doc.language, p.text, p.tokens) for p in prepared]
+        self.costs = _block_tokens(fmt, self.whole, cache)
+        # built on first need, keyed by document index: outlines as shown, their costs, ranking scores
+        self.outlines: dict[int, formats.Shown] = {}
+        self.outline_costs: dict[int, int] = {}
+        self.scores: dict = {}
+
+    def fit(self, skipped: Sequence[Skipped], budget: int) -> tuple[list[str], int, list[FileEntry]]:
+        fmt, cache = self.fmt, self.cache
+        head_tokens, bare_tail_tokens = count_cached([formats.head(fmt), formats.tail(fmt, [])], cache)
+        if head_tokens + bare_tail_tokens >= budget:
+            raise UsageError(f"budget of {budget} tokens is too small for the context's own frame")
+        footer = bare_tail_tokens  # the coverage report grows with what is left out: learn its size round by round
+        compact = False  # when the full report cannot fit, it shrinks to one line per reason
+        frame_free = budget - head_tokens - bare_tail_tokens  # what the question-independent shares are cut from
+        for _ in range(_MAX_FIT_ROUNDS):
+            available = budget - head_tokens - footer
+            if available < 0 and not compact:
+                compact, footer, available = True, bare_tail_tokens, frame_free
+            choices = self._choose(available, frame_free)
+            shown, entries, coverage, used = self._arrange(choices, skipped, available, compact)
+            (tail_tokens,) = count_cached([formats.tail(fmt, coverage)], cache)
+            tokens = head_tokens + used + tail_tokens
+            if tokens <= budget:
+                return list(formats.render_parts(fmt, shown, coverage)), tokens, entries
+            footer = max(footer + 1, tail_tokens)  # chosen under too small a footer: choose again
+        raise UsageError(f"could not fit the context into {budget} tokens", hint="raise --budget or exclude files")
+
+    def _choose(self, available: int, frame_free: int) -> list[_Choice]:
+        """Each document's tier. `frame_free` (the budget less the context's frame) does not depend on the
+        question or on the coverage footer, so the shares cut from it keep the stable prefix stable."""
+        n = len(self.prepared)
+        if sum(self.costs) <= available:
+            return [_Choice("full") for _ in range(n)]
+        if n == 1:
+            return [_Choice("head")]  # a single long log or contract is better read in part than not at all
+        choices = [_Choice("path") for _ in range(n)]
+        stdin = next((i for i, p in enumerate(self.prepared) if p.doc.path == STDIN_NAME), None)
+        if stdin is not None:  # what the user piped in is served first: whole if it takes at most half, else its head
+            reserve = min(self.costs[stdin], frame_free // 2)
+            choices[stdin] = _Choice("full" if reserve == self.costs[stdin] else "head", "question", "piped input")
+            available, frame_free = available - reserve, frame_free - reserve
+        ranked = [i for i in range(n) if i != stdin]
+        outline_costs, scores = self._ranking(ranked)
+        from v4cli.context.select import STABLE_SHARE, fill
+
+        # the bm25 baseline has no question-independent score: it gets no stable share
+        share = STABLE_SHARE if self.selection.ranking == "v4" else 0.0
+        placements = fill([self.costs[i] for i in ranked], outline_costs, scores,
+                          [self.prepared[i].doc.path for i in ranked], available,
+                          question=bool(self.selection.question), stable_budget=int(share * max(frame_free, 0)))
+        for i, place, score in zip(ranked, placements, scores):
+            why = _why(score) + ("; its outline is also in the stable prefix" if place.stable_outline else "")
+            choices[i] = _Choice(place.tier, place.section, why, score.total, place.stable_outline)
+        return choices
+
+    def _ranking(self, ranked: list[int]) -> tuple[list[int | None], list]:
+        """Outline costs and scores of the ranked documents; the index and ranking are built once per pack."""
+        if not self.scores:
+            from v4cli.context.index import index_files
+            from v4cli.context.rank import Candidate, rank
+
+            docs = [self.prepared[i] for i in ranked]
+            indexed = index_files(docs, self.cache, redact=self.redact, progress=self.progress)
+            self.outlines = {
+                i: formats.Shown(p.doc.path, p.doc.language, x.outline, x.outline_tokens, outline_of=p.tokens)
+                for i, p, x in zip(ranked, docs, indexed) if x.outline is not None
+            }
+            self.outline_costs = dict(zip(self.outlines, _block_tokens(self.fmt, list(self.outlines.values()),
+                                                                       self.cache)))
+            candidates = [Candidate(p.doc.path, p.text, p.tokens, x.symbols, p.doc.flags) for p, x in zip(docs, indexed)]
+            scores = rank(candidates, self.selection.question, method=self.selection.ranking)
+            self.scores = dict(zip(ranked, scores))
+        return [self.outline_costs.get(i) for i in ranked], [self.scores[i] for i in ranked]
+
+    def _arrange(self, choices: list[_Choice], skipped: Sequence[Skipped], available: int, compact: bool
+                 ) -> tuple[list[formats.Shown], list[FileEntry], list[str], int]:
+        """Shown files (stable section, then question section, each in path order), manifest entries, coverage
+        lines, and the tokens the shown files take."""
+        shown_at: dict[int, formats.Shown] = {}
+        blocks: list[tuple[bool, str, formats.Shown]] = []  # (in the question section, path, block)
+        used = 0
+        for i, choice in enumerate(choices):
+            if choice.tier == "full":
+                shown_at[i], used = self.whole[i], used + self.costs[i]
+            elif choice.tier == "outline":
+                shown_at[i], used = self.outlines[i], used + self.outline_costs[i]
+            if choice.prefix_outline:
+                blocks.append((False, self.prepared[i].doc.path, self.outlines[i]))
+                used += self.outline_costs[i]
+        for i, choice in enumerate(choices):
+            if choice.tier == "head":
+                cut = _head(self.prepared[i], available - used, self.fmt, self.cache)
+                if cut is not None:
+                    shown_at[i], extra = cut
+                    used += extra
+        blocks += [(choices[i].section == "question", self.prepared[i].doc.path, part) for i, part in shown_at.items()]
+
+        entries: list[FileEntry] = []
+        redactions: list[tuple[str, int, str]] = []
+        truncated: list[tuple[str, int, int]] = []
+        for i, (p, choice) in enumerate(zip(self.prepared, choices)):
+            doc, part = p.doc, shown_at.get(i)
+            if part is None:
+                status, reason, tokens_shown = "omitted", "over-budget", 0
+            elif part.truncated_from is not None:
+                status, reason, tokens_shown = "truncated", "truncated-to-fit", part.tokens
+                truncated.append((doc.path, part.tokens, p.tokens))
+            elif part.outline_of is not None:
+                status, reason, tokens_shown = "outline", "over-budget", part.tokens
+            else:
+                status, reason, tokens_shown = "full", "", p.tokens
+            if part is not None:
+                redactions.extend((doc.path, r.line, r.kind) for r in p.redactions)
+            entries.append(FileEntry(doc.path, doc.language, doc.size, p.tokens, status, reason, tokens_shown,
+                                     doc.flags, p.redactions, choice.section, choice.why, choice.score))
+        omitted = [i for i in range(len(choices)) if i not in shown_at]
+        omitted.sort(key=lambda i: (-self.scores[i].total if i in self.scores else 0.0, self.prepared[i].doc.path))
+        left_out = [("omitted (over budget)", self.prepared[i].doc.path, f"{self.prepared[i].tokens} tokens")
+                    for i in omitted]
+        left_out += [(f"skipped ({s.reason})", s.path, s.detail) for s in skipped]
+        outlined = sum(1 for part in shown_at.values() if part.outline_of is not None)
+        coverage = formats.coverage_lines(len(shown_at), len(self.prepared), left_out, redactions, truncated,
+                                          compact=compact, outlined=outlined)
+        blocks.sort(key=lambda block: block[:2])  # the stable section first; path order within each, like sources
+        return [block for _, _, block in blocks], entries, coverage, used
+
+
+
+def _why(score) -> str:
+    """One line of the ranking's reasoning for --explain and the manifest."""
+    cues = f"; {', '.join(score.cues)}" if score.cues else ""
+    return (f"score {score.total:.3f} (lexical {score.lexical:.3f}, structure {score.structure:.3f}, "
+            f"stable {score.stable:.3f}){cues}")
 
 
 def _block_tokens(fmt: str, shown: Sequence[formats.Shown], cache: Cache) -> list[int]:
@@ -154,58 +315,6 @@ def _block_tokens(fmt: str, shown: Sequence[formats.Shown], cache: Cache) -> lis
     unsafe = [i for i, ok in enumerate(safe) if not ok]
     rendered = dict(zip(unsafe, count_cached([formats.render_file(fmt, shown[i]) for i in unsafe], cache)))
     return [opens[i] + s.tokens + closes[i] if safe[i] else rendered[i] for i, s in enumerate(shown)]
-
-
-def _arrange(
-    prepared: Sequence[Prepared],
-    whole: Sequence[formats.Shown],
-    admitted: set[int],
-    skipped: Sequence[Skipped],
-    room: int,
-    fmt: str,
-    cache: Cache,
-    compact: bool = False,
-) -> tuple[list[formats.Shown], list[FileEntry], list[str], int]:
-    """Shown files in path order, manifest entries, coverage lines, and the tokens of a truncated head.
-
-    A document that was left out is truncated to its head instead when it is `<stdin>` or the only
-    document: a single long log or contract is better read in part than not at all.
-    """
-    truncate_index = None
-    if len(prepared) - len(admitted) >= 1 and room > 0:
-        for i, p in enumerate(prepared):
-            if i not in admitted and (p.doc.path == STDIN_NAME or len(prepared) == 1):
-                truncate_index = i
-                break
-
-    shown: list[formats.Shown] = []
-    entries: list[FileEntry] = []
-    left_out: list[tuple[str, str, str]] = []
-    redactions: list[tuple[str, int, str]] = []
-    truncated: list[tuple[str, int, int]] = []
-    extra = 0
-    for i, p in enumerate(prepared):
-        doc = p.doc
-        if i in admitted:
-            shown.append(whole[i])
-            status, reason, tokens_shown = "full", "", p.tokens
-        elif i == truncate_index and (cut := _head(p, room, fmt, cache)) is not None:
-            part, extra = cut
-            shown.append(part)
-            status, reason, tokens_shown = "truncated", "truncated-to-fit", part.tokens
-            truncated.append((doc.path, part.tokens, p.tokens))
-        else:
-            status, reason, tokens_shown = "omitted", "over-budget", 0
-            left_out.append(("omitted (over budget)", doc.path, f"{p.tokens} tokens"))
-        if status != "omitted":
-            redactions.extend((doc.path, r.line, r.kind) for r in p.redactions)
-        entries.append(
-            FileEntry(doc.path, doc.language, doc.size, p.tokens, status, reason, tokens_shown, doc.flags, p.redactions)
-        )
-    for s in skipped:
-        left_out.append((f"skipped ({s.reason})", s.path, s.detail))
-    coverage = formats.coverage_lines(len(shown), len(prepared), left_out, redactions, truncated, compact=compact)
-    return shown, entries, coverage, extra
 
 
 def _head(p: Prepared, room: int, fmt: str, cache: Cache) -> tuple[formats.Shown, int] | None:

@@ -18,11 +18,11 @@ from dataclasses import asdict
 import xxhash
 
 from v4cli.context.cache import Cache
-from v4cli.context.pack import FileEntry, PackResult, pack
+from v4cli.context.pack import FileEntry, PackResult, Selection, pack
 from v4cli.context.prepare import COUNT_VERSION, Progress
 from v4cli.context.sources import Plan, SourceOptions, Skipped, plan_sources, read_plan
 
-FORMAT_VERSION = "snapshot-1"
+FORMAT_VERSION = "snapshot-2"
 _RACY_NS = 2_000_000_000
 _KEEP_OUTPUTS = 8  # stored contexts kept on disk, most recently used first
 
@@ -37,35 +37,42 @@ def pack_paths(
     redact: bool,
     cache: Cache,
     progress: Progress | None = None,
+    selection: Selection = Selection(),
 ) -> PackResult:
     """`collect` + `pack`, answered from the stored output when the inputs are unchanged."""
+    started = time.time_ns()  # before any stat: the racy rule measures from here
     plan = plan_sources(paths, options)
     store = _Store(cache)
     # an unredacted context is never written to disk: it would copy secrets into the cache directory
-    key = store.enabled and redact and _fingerprint(plan, paths, options, stdin, budget, fmt, redact)
-    if key:
-        hit = store.load(key)
+    base = store.enabled and redact and _fingerprint(plan, paths, options, stdin, [budget, fmt, redact], started)
+    # a context where everything fit does not depend on the question, so it is stored under the base key and
+    # serves every question; a ranked one is stored under a key that also names the question and the ranking
+    ranked_key = base and xxhash.xxh3_128_hexdigest(json.dumps([base, asdict(selection)]).encode())
+    for key in (base, ranked_key):
+        hit = store.load(key) if key else None
         if hit is not None:
             return hit
-    result = pack(read_plan(plan, options, stdin), budget=budget, fmt=fmt, redact=redact, cache=cache, progress=progress)
-    if key:
-        store.save(key, result)
+    result = pack(read_plan(plan, options, stdin), budget=budget, fmt=fmt, redact=redact, cache=cache,
+                  progress=progress, selection=selection)
+    if base:
+        store.save(ranked_key if any(f.section for f in result.files) else base, result)
     return result
 
 
-def _fingerprint(plan: Plan, paths, options: SourceOptions, stdin, budget, fmt, redact) -> str | None:
+def _fingerprint(plan: Plan, paths, options: SourceOptions, stdin, pack_settings: list, now: int) -> str | None:
     from v4cli.context import secrets
 
     digest = xxhash.xxh3_128()
     settings = [FORMAT_VERSION, COUNT_VERSION, secrets.SCANNER_VERSION, os.getcwd(), list(paths), asdict(options),
-                budget, fmt, redact, xxhash.xxh3_128_hexdigest(stdin) if stdin else None]
+                pack_settings, xxhash.xxh3_128_hexdigest(stdin) if stdin else None]
     digest.update(json.dumps(settings, sort_keys=True, default=str).encode())
-    now = time.time_ns()
     for shown, candidate in plan.to_read:
-        try:
-            st = os.stat(candidate.fs_path) if candidate.through_symlink else os.lstat(candidate.fs_path)
-        except OSError:
-            return None
+        st = candidate.listed  # the stat taken when the file was listed
+        if st is None:
+            try:
+                st = os.stat(candidate.fs_path) if candidate.through_symlink else os.lstat(candidate.fs_path)
+            except OSError:
+                return None
         if now - st.st_mtime_ns < _RACY_NS or now - st.st_ctime_ns < _RACY_NS:
             return None
         digest.update(f"{shown}\0{st.st_size}\0{st.st_mtime_ns}\0{st.st_ctime_ns}\0{st.st_ino}\n".encode(
@@ -124,7 +131,7 @@ def _meta_of(result: PackResult) -> dict:
         "budget": result.budget,
         "format": result.format,
         "files": [[f.path, f.language, f.bytes, f.tokens, f.status, f.reason, f.tokens_shown, list(f.flags),
-                   [[r.line, r.kind] for r in f.redactions]] for f in result.files],
+                   [[r.line, r.kind] for r in f.redactions], f.section, f.why, f.score] for f in result.files],
         "skipped": [[s.path, s.reason, s.detail] for s in result.skipped],
     }
 
@@ -162,8 +169,8 @@ def _result_from(meta: dict, text: _StoredText | None) -> PackResult:
 
     files = [
         FileEntry(path, language, size, tokens, status, reason, shown, tuple(flags),
-                  tuple(Redaction(line, kind) for line, kind in redactions))
-        for path, language, size, tokens, status, reason, shown, flags, redactions in meta["files"]
+                  tuple(Redaction(line, kind) for line, kind in redactions), section, why, score)
+        for path, language, size, tokens, status, reason, shown, flags, redactions, section, why, score in meta["files"]
     ]
     skipped = [Skipped(path, reason, detail) for path, reason, detail in meta["skipped"]]
     return PackResult(parts=text if text is not None else [], tokens=meta["tokens"], budget=meta["budget"],
