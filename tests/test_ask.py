@@ -54,6 +54,24 @@ def test_the_prefix_is_byte_identical_for_different_questions(tmp_path, cache_di
     assert first[-1] != second[-1]
 
 
+def test_a_repository_over_budget_is_ranked_for_the_question_and_keeps_a_shared_prefix(tmp_path, cache_dir, server):
+    filler = "".join(f"def step_{i}(value):\n    return value * {i} + sum(range({i}))\n\n\n" for i in range(60))
+    files = {**REPO, **{f"app/module_{name}.py": filler for name in ("billing", "catalog", "orders", "users")}}
+    repo = make_git_repo(tmp_path / "repo", files)
+    questions = ("Where is the retry policy and its backoff cap?", "What does step_7 compute in billing?")
+    for question in questions:
+        proc = ask(server, str(repo), question, "--budget", "2500")
+        assert proc.returncode == 0, proc.stderr
+    first, second = (r.body["messages"] for r in server.chat_requests)
+    # the question-independent part of the context goes before the acknowledgement, identical for both questions
+    assert first[:3] == second[:3]
+    assert first[1]["content"].startswith("<context>\n")
+    # the files chosen for each question travel with it, in the last message, followed by the question
+    assert first[-1]["content"].endswith(questions[0]) and second[-1]["content"].endswith(questions[1])
+    assert '<file path="app/retry.py"' in first[1]["content"] + first[-1]["content"]
+    assert "</context>" in first[-1]["content"] and "</context>" in second[-1]["content"]
+
+
 def test_dry_run_and_max_cost_send_nothing(tmp_path, cache_dir, server):
     repo = make_git_repo(tmp_path / "repo", REPO)
     dry = ask(server, str(repo), "--dry-run", "What does main do?")

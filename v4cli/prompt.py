@@ -29,14 +29,21 @@ def build_messages(
     *,
     system: str | None = None,
     history: Sequence[tuple[str, str]] = (),
+    prefix_chars: int | None = None,
 ) -> tuple[Message, ...]:
-    """history: earlier (question, answer) pairs of the same conversation, oldest first."""
+    """history: earlier (question, answer) pairs of the same conversation, oldest first.
+
+    prefix_chars: when the context was ranked for this question, the length of its question-independent
+    prefix. Only that prefix goes before the acknowledgement; the files chosen for the question travel with
+    the question, so the saved KV state of a local model (taken at the acknowledgement) serves every question.
+    """
+    shared, for_question = (context[:prefix_chars], context[prefix_chars:]) if prefix_chars else (context, "")
     messages = [
         Message("system", system or SYSTEM),
-        Message("user", context),
+        Message("user", shared),
         Message("assistant", ACKNOWLEDGEMENT),
     ]
     for asked, answered in history:
         messages += [Message("user", asked), Message("assistant", answered)]
-    messages.append(Message("user", question))
+    messages.append(Message("user", f"{for_question}\n{question}" if for_question else question))
     return tuple(messages)

@@ -89,6 +89,7 @@ def test_when_everything_fits_the_question_changes_nothing(tmp_path):
     asked = _pack(repo, 1_000_000, question="Where is the retry backoff decided?")
     assert plain.text == asked.text
     assert all(f.status == "full" and f.section == "" for f in asked.files)
+    assert asked.prefix_chars is None
     assert "no ranking was needed" in asked.explain()
 
 
@@ -133,6 +134,7 @@ def test_stable_section_comes_first_and_does_not_depend_on_the_question(tmp_path
     assert stable
     # the stable blocks form a common prefix of both contexts: everything before the first question block
     assert _stable_prefix(first) == _stable_prefix(second)
+    assert first.prefix_chars == len(_stable_prefix(first)) and second.prefix_chars == len(_stable_prefix(second))
     for result in (first, second):
         prefix = _stable_prefix(result)
         assert all(f'path="{f.path}"' in prefix for f in result.files if f.section == "stable" and f.status != "omitted")

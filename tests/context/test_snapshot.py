@@ -64,3 +64,26 @@ def test_a_damaged_stored_context_is_ignored(tmp_path, monkeypatch):
     reads = _counting_reads(monkeypatch)
     again = _pack(repo, cache)
     assert again.text == good.text and reads == [1]
+
+
+def test_a_ranked_context_is_stored_per_question_and_one_that_fits_serves_every_question(tmp_path, monkeypatch):
+    from v4cli.context.pack import Selection
+
+    files = {**FILES, **{f"pkg/mod_{i}.py": "".join(f"def f{i}_{j}(x):\n    return x * {j}\n\n\n" for j in range(40))
+                         for i in range(4)}}
+    repo = make_git_repo(tmp_path / "repo", files)
+    cache = Cache(tmp_path / "cache")
+    time.sleep(2.1)  # files written within the last two seconds are never trusted
+    reads = _counting_reads(monkeypatch)
+
+    def run(question, budget):
+        return snapshot.pack_paths([str(repo)], SourceOptions(), stdin=None, budget=budget, fmt="xml", redact=True,
+                                   cache=cache, selection=Selection(question))
+
+    fits = [run(q, 100_000) for q in ("first?", "second?", "first?")]
+    assert len(reads) == 1 and fits[0].text == fits[1].text == fits[2].text and fits[0].prefix_chars is None
+    ranked = [run(q, 1_200) for q in ("what does f2_7 do?", "what does f1_3 do?", "what does f2_7 do?")]
+    assert len(reads) == 3  # one pack per distinct question; the repeat is answered from the store
+    assert ranked[2].text == ranked[0].text and ranked[2].prefix_chars == ranked[0].prefix_chars is not None
+    assert ranked[2].manifest() == ranked[0].manifest()
+    cache.close()

@@ -231,7 +231,8 @@ def _pack_and_build(opts, target: Target, targets, stdin, question, history, res
                 packed = pack_paths(targets, source_options, stdin=stdin or None, budget=budget, fmt="xml",
                                     redact=opts.redact, cache=cache, progress=progress,
                                     selection=Selection(question))
-                messages = build_messages(packed.text, question, system=opts.system, history=history)
+                messages = build_messages(packed.text, question, system=opts.system, history=history,
+                                          prefix_chars=packed.prefix_chars)
                 if target.kind != "local":
                     return packed, messages, packed.tokens + overhead
                 # a local model counts with its own tokenizer: shrink the budget until the prompt fits

@@ -59,6 +59,9 @@ class PackResult:
     format: str
     files: list[FileEntry]
     skipped: list[Skipped] = field(default_factory=list)
+    # when files were chosen for a question: the length of the text before the first of them (the part any
+    # question shares); None otherwise
+    prefix_chars: int | None = None
 
     @property
     def text(self) -> str:
@@ -138,7 +141,7 @@ def pack(
     render_fmt = "xml" if fmt == "json" else fmt
     prepared = prepare(collection.documents, cache, redact=redact, progress=progress)
     fitter = _Fitter(prepared, render_fmt, cache, selection, redact, progress)
-    parts, tokens, entries = fitter.fit(collection.skipped, budget)
+    parts, tokens, entries, prefix_chars = fitter.fit(collection.skipped, budget)
     return PackResult(
         parts=[] if fmt == "json" else parts,
         tokens=tokens,
@@ -146,6 +149,7 @@ def pack(
         format=fmt,
         files=entries,
         skipped=list(collection.skipped),
+        prefix_chars=prefix_chars,
     )
 
 
@@ -172,7 +176,7 @@ class _Fitter:
         self.outline_costs: dict[int, int] = {}
         self.scores: dict = {}
 
-    def fit(self, skipped: Sequence[Skipped], budget: int) -> tuple[list[str], int, list[FileEntry]]:
+    def fit(self, skipped: Sequence[Skipped], budget: int) -> tuple[list[str], int, list[FileEntry], int | None]:
         fmt, cache = self.fmt, self.cache
         head_tokens, bare_tail_tokens = count_cached([formats.head(fmt), formats.tail(fmt, [])], cache)
         if head_tokens + bare_tail_tokens >= budget:
@@ -185,11 +189,14 @@ class _Fitter:
             if available < 0 and not compact:
                 compact, footer, available = True, bare_tail_tokens, frame_free
             choices = self._choose(available, frame_free)
-            shown, entries, coverage, used = self._arrange(choices, skipped, available, compact)
+            shown, entries, coverage, used, n_stable = self._arrange(choices, skipped, available, compact)
             (tail_tokens,) = count_cached([formats.tail(fmt, coverage)], cache)
             tokens = head_tokens + used + tail_tokens
             if tokens <= budget:
-                return list(formats.render_parts(fmt, shown, coverage)), tokens, entries
+                parts = list(formats.render_parts(fmt, shown, coverage))
+                in_question = n_stable < len(shown)
+                prefix_chars = sum(map(len, parts[: 1 + 3 * n_stable])) if in_question else None
+                return parts, tokens, entries, prefix_chars
             footer = max(footer + 1, tail_tokens)  # chosen under too small a footer: choose again
         raise UsageError(f"could not fit the context into {budget} tokens", hint="raise --budget or exclude files")
 
@@ -235,15 +242,16 @@ class _Fitter:
             }
             self.outline_costs = dict(zip(self.outlines, _block_tokens(self.fmt, list(self.outlines.values()),
                                                                        self.cache)))
-            candidates = [Candidate(p.doc.path, p.text, p.tokens, x.symbols, p.doc.flags) for p, x in zip(docs, indexed)]
+            candidates = [Candidate(p.doc.path, p.text, p.tokens, x.symbols, p.doc.flags, x.terms)
+                          for p, x in zip(docs, indexed)]
             scores = rank(candidates, self.selection.question, method=self.selection.ranking)
             self.scores = dict(zip(ranked, scores))
         return [self.outline_costs.get(i) for i in ranked], [self.scores[i] for i in ranked]
 
     def _arrange(self, choices: list[_Choice], skipped: Sequence[Skipped], available: int, compact: bool
-                 ) -> tuple[list[formats.Shown], list[FileEntry], list[str], int]:
+                 ) -> tuple[list[formats.Shown], list[FileEntry], list[str], int, int]:
         """Shown files (stable section, then question section, each in path order), manifest entries, coverage
-        lines, and the tokens the shown files take."""
+        lines, the tokens the shown files take, and how many shown files are in the stable section."""
         shown_at: dict[int, formats.Shown] = {}
         blocks: list[tuple[bool, str, formats.Shown]] = []  # (in the question section, path, block)
         used = 0
@@ -290,7 +298,8 @@ class _Fitter:
         coverage = formats.coverage_lines(len(shown_at), len(self.prepared), left_out, redactions, truncated,
                                           compact=compact, outlined=outlined)
         blocks.sort(key=lambda block: block[:2])  # the stable section first; path order within each, like sources
-        return [block for _, _, block in blocks], entries, coverage, used
+        n_stable = sum(not in_question for in_question, _, _ in blocks)
+        return [block for _, _, block in blocks], entries, coverage, used, n_stable
 
 
 

@@ -133,6 +133,7 @@ def _meta_of(result: PackResult) -> dict:
         "files": [[f.path, f.language, f.bytes, f.tokens, f.status, f.reason, f.tokens_shown, list(f.flags),
                    [[r.line, r.kind] for r in f.redactions], f.section, f.why, f.score] for f in result.files],
         "skipped": [[s.path, s.reason, s.detail] for s in result.skipped],
+        "prefix_chars": result.prefix_chars,
     }
 
 
@@ -174,4 +175,4 @@ def _result_from(meta: dict, text: _StoredText | None) -> PackResult:
     ]
     skipped = [Skipped(path, reason, detail) for path, reason, detail in meta["skipped"]]
     return PackResult(parts=text if text is not None else [], tokens=meta["tokens"], budget=meta["budget"],
-                      format=meta["format"], files=files, skipped=skipped)
+                      format=meta["format"], files=files, skipped=skipped, prefix_chars=meta["prefix_chars"])
