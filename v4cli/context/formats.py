@@ -99,7 +99,7 @@ def coverage_lines(
     candidates: int,
     left_out: Sequence[tuple[str, str, str]],
     redactions: Sequence[tuple[str, int, str]],
-    truncated: Sequence[tuple[str, int, int]],
+    truncated: Sequence[tuple[str, int, int, bool]],
     *,
     compact: bool = False,
     outlined: int = 0,
@@ -107,7 +107,7 @@ def coverage_lines(
     """What the reader of the context should know is missing or altered.
 
     left_out: (reason, path, detail), listed in the order given; redactions: (path, line, kind);
-    truncated: (path, shown, total); outlined: how many of the included files are shown as outlines.
+    truncated: (path, shown, total, excerpted: chosen for the question rather than the head); outlined: how many of the included files are shown as outlines.
     compact: one line per reason with a count, for budgets too small to list paths.
     """
     lines: list[str] = []
@@ -123,8 +123,9 @@ def coverage_lines(
         if redactions:
             lines.append(f"redacted: {len(redactions)}")
         return lines
-    for path, shown, total in truncated:
-        lines.append(f"truncated: {path} (first {shown} of {total} tokens)")
+    for path, shown, total, excerpted in truncated:
+        what = f"excerpts for the question, {shown}" if excerpted else f"first {shown}"
+        lines.append(f"truncated: {path} ({what} of {total} tokens)")
     by_reason: dict[str, list[tuple[str, str]]] = {}
     for reason, path, detail in left_out:
         by_reason.setdefault(reason, []).append((path, detail))

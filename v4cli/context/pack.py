@@ -42,7 +42,7 @@ class FileEntry:
     bytes: int
     tokens: int  # of the whole (redacted) text
     status: str  # "full" | "outline" | "truncated" | "omitted"
-    reason: str  # why it is not full: "over-budget", "truncated-to-fit"; "" when full
+    reason: str  # why it is not full: "over-budget", "truncated-to-fit", "excerpts-for-question"; "" when full
     tokens_shown: int
     flags: tuple[str, ...]
     redactions: tuple  # of secrets.Redaction
@@ -253,6 +253,7 @@ class _Fitter:
         """Shown files (stable section, then question section, each in path order), manifest entries, coverage
         lines, the tokens the shown files take, and how many shown files are in the stable section."""
         shown_at: dict[int, formats.Shown] = {}
+        excerpted: dict[int, bool] = {}
         blocks: list[tuple[bool, str, formats.Shown]] = []  # (in the question section, path, block)
         used = 0
         for i, choice in enumerate(choices):
@@ -265,22 +266,23 @@ class _Fitter:
                 used += self.outline_costs[i]
         for i, choice in enumerate(choices):
             if choice.tier == "head":
-                cut = _head(self.prepared[i], available - used, self.fmt, self.cache)
+                cut = _partial(self.prepared[i], available - used, self.fmt, self.cache, self.selection.question)
                 if cut is not None:
-                    shown_at[i], extra = cut
+                    shown_at[i], extra, excerpted[i] = cut
                     used += extra
         blocks += [(choices[i].section == "question", self.prepared[i].doc.path, part) for i, part in shown_at.items()]
 
         entries: list[FileEntry] = []
         redactions: list[tuple[str, int, str]] = []
-        truncated: list[tuple[str, int, int]] = []
+        truncated: list[tuple[str, int, int, bool]] = []
         for i, (p, choice) in enumerate(zip(self.prepared, choices)):
             doc, part = p.doc, shown_at.get(i)
             if part is None:
                 status, reason, tokens_shown = "omitted", "over-budget", 0
             elif part.truncated_from is not None:
-                status, reason, tokens_shown = "truncated", "truncated-to-fit", part.tokens
-                truncated.append((doc.path, part.tokens, p.tokens))
+                reason = "excerpts-for-question" if excerpted[i] else "truncated-to-fit"
+                status, tokens_shown = "truncated", part.tokens
+                truncated.append((doc.path, part.tokens, p.tokens, excerpted[i]))
             elif part.outline_of is not None:
                 status, reason, tokens_shown = "outline", "over-budget", part.tokens
             else:
@@ -324,6 +326,38 @@ def _block_tokens(fmt: str, shown: Sequence[formats.Shown], cache: Cache) -> lis
     unsafe = [i for i, ok in enumerate(safe) if not ok]
     rendered = dict(zip(unsafe, count_cached([formats.render_file(fmt, shown[i]) for i in unsafe], cache)))
     return [opens[i] + s.tokens + closes[i] if safe[i] else rendered[i] for i, s in enumerate(shown)]
+
+
+def _partial(p: Prepared, room: int, fmt: str, cache: Cache, question: str | None
+             ) -> tuple[formats.Shown, int, bool] | None:
+    """Part of a document that does not fit: excerpts chosen for the question, else its head; with the cost of
+    its rendering and whether it is excerpts."""
+    if question:
+        cut = _excerpts(p, room, fmt, cache, question)
+        if cut is not None:
+            return (*cut, True)
+    cut = _head(p, room, fmt, cache)
+    return None if cut is None else (*cut, False)
+
+
+def _excerpts(p: Prepared, room: int, fmt: str, cache: Cache, question: str) -> tuple[formats.Shown, int] | None:
+    from v4cli.context import syntax
+    from v4cli.context.excerpt import excerpt
+    from v4cli.context.tokens import get_tokenizer
+
+    count = get_tokenizer().count
+    symbols = syntax.analyze(p.text, p.doc.language)
+    keep = room
+    for _ in range(_MAX_FIT_ROUNDS):
+        text = excerpt(p.text, symbols, question, keep, count)
+        if text is None:
+            return None
+        part = formats.Shown(p.doc.path, p.doc.language, text, count(text), truncated_from=p.tokens)
+        (cost,) = count_cached([formats.render_file(fmt, part)], cache)
+        if cost <= room:
+            return part, cost
+        keep -= cost - room
+    return None
 
 
 def _head(p: Prepared, room: int, fmt: str, cache: Cache) -> tuple[formats.Shown, int] | None:
