@@ -59,6 +59,31 @@ def test_pack_prints_the_context_and_writes_files(tmp_path, cache_dir):
     assert "## pkg/b.py" in target.read_text()
 
 
+def test_output_to_a_fifo_or_through_a_symlink_writes_in_place(tmp_path, cache_dir):
+    """Replacing the output by rename is for regular files only: `-o /dev/null` as root once replaced the device."""
+    import os
+    import stat
+    import threading
+
+    repo = make_git_repo(tmp_path / "r", REPO)
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    received = []
+    reader = threading.Thread(target=lambda: received.append(fifo.read_bytes()))
+    reader.start()
+    proc = run_v4("pack", str(repo), "-o", str(fifo))
+    reader.join(timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert stat.S_ISFIFO(fifo.lstat().st_mode) and b'<file path="pkg/b.py"' in received[0]
+    target = tmp_path / "real.xml"
+    target.write_text("old\n")
+    link = tmp_path / "link.xml"
+    link.symlink_to(target)
+    assert run_v4("pack", str(repo), "-o", str(link)).returncode == 0
+    assert link.is_symlink() and '<file path="pkg/b.py"' in target.read_text()
+    assert not list(tmp_path.glob(".*v4-partial"))
+
+
 def test_piped_stdin_is_the_only_document_unless_paths_are_given(tmp_path, cache_dir):
     repo = write_tree(tmp_path / "r", REPO)
     only = run_v4("pack", "-f", "json", cwd=repo, stdin=b"diff --git a/x b/x\n")

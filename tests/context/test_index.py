@@ -7,6 +7,7 @@ from v4cli.context import index, syntax
 from v4cli.context.cache import Cache
 from v4cli.context.outline import outline
 from v4cli.context.prepare import prepare
+from v4cli.context.rank import term_stats
 from v4cli.context.sources import SourceOptions, collect
 from v4cli.context.tokens import get_tokenizer
 
@@ -36,6 +37,7 @@ def test_entries_match_a_direct_analysis(tmp_path):
     for p, entry in zip(prepared, entries):
         expected = syntax.analyze(p.text, p.doc.language)
         assert entry.symbols == expected
+        assert entry.terms == term_stats(p.text, expected)
         if p.doc.path.endswith("models.py"):
             assert entry.outline == outline(p.text, expected)
             assert entry.outline_tokens == get_tokenizer().count(entry.outline) < p.tokens
@@ -69,7 +71,7 @@ def test_cache_hits_skip_parsing_and_bad_entries_are_rebuilt(tmp_path, monkeypat
     (key,) = [k for (k,) in cache._db.execute("SELECT key FROM entries WHERE key LIKE 'idx:%'")
               if k.startswith(f"idx:{prepared[0].doc.digest}:")]
     entry = syntax.to_json(first[0].symbols)
-    cache.put_many({key: {"s": {**entry, "version": "0"}, "o": None, "n": 0}})
+    cache.put_many({key: {"s": {**entry, "version": "0"}, "o": None, "n": 0, "w": 1, "v": "1: x "}})
     assert index.index_files(prepared, cache, redact=True) == first
     assert calls == [prepared[0].doc.language]
     calls.clear()

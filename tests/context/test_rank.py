@@ -8,7 +8,20 @@ import numpy as np
 import pytest
 
 from v4cli.context.languages import language_for
-from v4cli.context.rank import Candidate, bm25, name_weight, pagerank, query_terms, rank, split_identifier
+from v4cli.context.rank import (
+    DEFINITION_WEIGHT,
+    PATH_WEIGHT,
+    PROSE_PENALTY,
+    Candidate,
+    bm25,
+    mentioned_identifiers,
+    name_weight,
+    pagerank,
+    query_terms,
+    rank,
+    split_identifier,
+    term_stats,
+)
 from v4cli.context.syntax import analyze
 
 # A small service: the retry policy is defined in one module and used by three others; the question names the
@@ -122,6 +135,36 @@ def test_path_words_and_defined_names_count_for_bm25():
     assert scores["billing/invoice.py"].lexical > scores["billing/other.py"].lexical > 0
 
 
+def test_term_stats_count_every_part_of_every_word_and_the_defined_names():
+    text = "retryPolicy = RetryPolicy()\nretry_policy(max_delay)  # données\n"
+    stats = term_stats(text, None)
+    # each word adds its count to each of its distinct parts, the lower-cased whole included
+    assert stats.count("retry") == 3 and stats.count("policy") == 3
+    assert stats.count("retrypolicy") == 2 and stats.count("retry_policy") == 1
+    assert stats.count("max") == stats.count("delay") == stats.count("max_delay") == 1
+    assert stats.count("données") == 1 and stats.count("retr") == 0 and stats.count("2") == 0
+    assert stats.length == 5  # words, not parts
+    defining = "def backoff_delay(attempt):\n    return attempt\n"
+    defined = term_stats(defining, analyze(defining, "python"))
+    assert defined.count("backoff") == 1 + DEFINITION_WEIGHT and defined.count("attempt") == 2
+    assert defined.length == 5 + DEFINITION_WEIGHT  # def, backoff_delay, attempt, return, attempt
+
+
+def test_cached_term_stats_give_the_same_bm25_and_the_path_is_added_per_candidate():
+    plain = _candidates(SERVICE)
+    with_stats = [Candidate(c.path, c.text, c.tokens, c.symbols, c.flags, term_stats(c.text, c.symbols))
+                  for c in plain]
+    terms = query_terms("retry policy backoff transport client")
+    assert list(bm25(with_stats, terms)) == list(bm25(plain, terms))
+    # the same content at two paths: only the path word tells them apart
+    text = "def send(packet):\n    return packet\n"
+    stats = term_stats(text, None)
+    twins = [Candidate(path, text, 9, None, (), stats) for path in ("net/transport.py", "net/other.py")]
+    raw = bm25([*twins, Candidate("x.txt", "filler words", 3, None, ())], ["transport"])
+    assert raw[0] > 0 == raw[1] == raw[2]
+    assert PATH_WEIGHT > 1
+
+
 def test_a_file_referenced_by_many_ranks_above_a_leaf_without_a_question():
     scores = _by_path(SERVICE, None)
     assert scores["fetcher/retry.py"].structure > scores["fetcher/worker.py"].structure
@@ -182,9 +225,49 @@ def test_a_mentioned_path_and_a_named_identifier_are_cues():
     scores = _by_path(SERVICE, "why does transport.py sometimes hang?")
     assert "path-match" in scores["fetcher/transport.py"].cues
     assert _ordered(scores)[0] == "fetcher/transport.py"
-    named = _by_path(SERVICE, "crawl is slow")
+    named = _by_path(SERVICE, "`crawl` is slow")
     assert "defines:crawl" in named["fetcher/worker.py"].cues
     assert _ordered(named)[0] == "fetcher/worker.py"
+
+
+def test_identifiers_are_mentioned_by_their_shape_or_as_code_and_plain_words_are_english():
+    question = ("Why does `crawl` return a list of values when MultiDict.getlist is called with max_delay, "
+                "or open() over IPv6?")
+    assert mentioned_identifiers(question) == {"crawl", "MultiDict", "getlist", "max_delay", "open", "IPv6"}
+    # a file that happens to define `list` is not "named" by a question that uses the English word
+    files = dict(SERVICE, **{"fetcher/listing.py": "def list(items):\n    return sorted(items)\n"})
+    scores = _by_path(files, "the client returns a list of pages")
+    assert not any(c.startswith("defines:") for c in scores["fetcher/listing.py"].cues)
+
+
+def test_a_name_spelling_a_package_does_not_make_its_definer_a_hub():
+    # every module imports `from fetcher.x import ...`, so `fetcher` is referenced everywhere; a member that
+    # happens to be called `fetcher` must not collect those references
+    files = dict(SERVICE, **{"fetcher/config.py": "class Settings:\n    def fetcher(self):\n        return None\n"})
+    scores = _by_path(files, None)
+    assert scores["fetcher/config.py"].structure < scores["fetcher/retry.py"].structure
+    assert scores["fetcher/config.py"].structure < scores["fetcher/client.py"].structure
+
+
+def test_changelogs_docs_and_examples_rank_below_the_code_for_a_code_question():
+    files = dict(SERVICE, **{
+        "CHANGES.md": "## 1.1\n\n- Fix the retry backoff delay: the jitter was applied twice.\n" * 3,
+        "docs/retry.md": "# Retries\n\nThe client retries with an exponential backoff delay and jitter.\n",
+        "examples/retry_demo.py": SERVICE["fetcher/retry.py"],
+        "fetcher/history.py": "def past_attempts(log):\n    return [entry for entry in log if entry.retry]\n",
+    })
+    scores = _by_path(files, "retry backoff delay jitter applied twice")
+    assert "changelog" in scores["CHANGES.md"].cues and "docs" in scores["docs/retry.md"].cues
+    assert scores["fetcher/history.py"].cues == ()  # a module named history is code, not a changelog
+    assert "example" in scores["examples/retry_demo.py"].cues
+    assert scores["CHANGES.md"].lexical == 1.0  # it matches best, yet the code comes first
+    assert _ordered(scores)[0] == "fetcher/retry.py"
+    for other in ("CHANGES.md", "docs/retry.md", "examples/retry_demo.py"):
+        assert scores[other].total < scores["fetcher/retry.py"].total
+    # asked about the documentation (a word no file contains, so nothing else moves), the docs are not held back
+    about_docs = _by_path(files, "retry backoff delay jitter applied twice documentation")
+    assert about_docs["docs/retry.md"].total == pytest.approx(scores["docs/retry.md"].total + PROSE_PENALTY)
+    assert about_docs["fetcher/retry.py"].total == pytest.approx(scores["fetcher/retry.py"].total)
 
 
 def test_same_input_in_any_order_gives_the_same_scores():

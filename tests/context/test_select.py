@@ -7,7 +7,18 @@ from hypothesis import strategies as st
 
 from tests.context.test_rank import SERVICE, _candidates
 from v4cli.context.rank import Score, rank
-from v4cli.context.select import FULL, OUTLINE, PATH, QUESTION, STABLE, Placement, fill
+from v4cli.context.select import (
+    FULL,
+    OUTLINE,
+    PATH,
+    QUESTION,
+    STABLE,
+    STABLE_FULL,
+    STABLE_MIN,
+    STABLE_SHARE,
+    Placement,
+    fill,
+)
 
 
 def _score(total: float, stable: float = 0.0, cues: tuple[str, ...] = ()) -> Score:
@@ -73,24 +84,40 @@ def test_generated_files_come_last_at_equal_score():
 
 def test_the_stable_prefix_does_not_depend_on_the_question():
     n = 12
-    full = [400 + 37 * i for i in range(n)]
-    outline = [60 + 5 * i if i % 4 else None for i in range(n)]
+    full = [4_000 + 370 * i for i in range(n)]
+    outline = [600 + 50 * i if i % 4 else None for i in range(n)]
     paths = [f"f{i:02d}.py" for i in range(n)]
     stable = [float((i * 7) % n) for i in range(n)]
-    first = fill(full, outline, [_score(float(i), stable[i]) for i in range(n)], paths, 2_500, question=True)
-    second = fill(full, outline, [_score(float(n - i), stable[i]) for i in range(n)], paths, 2_500, question=True)
+    first = fill(full, outline, [_score(float(i), stable[i]) for i in range(n)], paths, 40_000, question=True)
+    second = fill(full, outline, [_score(float(n - i), stable[i]) for i in range(n)], paths, 40_000, question=True)
     assert [p.prefix_tier for p in first] == [p.prefix_tier for p in second]
     assert any(p.prefix_tier is not None for p in first)
     assert [p.tier for p in first] != [p.tier for p in second]  # the questions do choose differently
 
 
 def test_a_file_outlined_in_the_prefix_can_still_be_given_in_full_for_the_question():
-    full, outline = [2_000, 300, 300], [200, 60, 60]
+    full, outline = [40_000, 6_000, 6_000], [4_000, 1_200, 1_200]
     scores = [_score(10, 10), _score(1, 1), _score(0, 0)]
-    placements = fill(full, outline, scores, list("abc"), 2_500, question=True, stable_budget=500)
+    placements = fill(full, outline, scores, list("abc"), 50_000, question=True, stable_budget=STABLE_FULL)
     assert placements[0] == Placement(FULL, QUESTION, stable_outline=True)
     assert placements[0].prefix_tier == OUTLINE
-    assert _cost(placements, full, outline) <= 2_500
+    assert _cost(placements, full, outline) <= 50_000
+
+
+def test_a_small_budget_goes_to_the_question_and_a_large_one_keeps_its_prefix():
+    n = 40
+    full, outline = [3_000] * n, [500] * n
+    scores = [_score(float(i), float(n - i)) for i in range(n)]  # the prefix prefers what the question does not
+    paths = [f"f{i:02d}.py" for i in range(n)]
+    small = fill(full, outline, scores, paths, 4 * STABLE_MIN, question=True)
+    assert all(p.prefix_tier is None for p in small)
+    assert small[n - 1].tier == FULL  # the question's top file
+    large = fill(full, outline, scores, paths, 4 * STABLE_FULL, question=True)
+    prefix = sum(full[i] if p.prefix_tier == FULL else outline[i] for i, p in enumerate(large) if p.prefix_tier)
+    assert 0 < prefix <= STABLE_SHARE * 4 * STABLE_FULL
+    # in between, the prefix grows with the budget
+    middle = fill(full, outline, scores, paths, 2 * (STABLE_MIN + STABLE_FULL), question=True)
+    assert 0 < sum(p.prefix_tier is not None for p in middle) < sum(p.prefix_tier is not None for p in large)
 
 
 def test_ranked_candidates_fill_a_small_budget_with_the_relevant_file_in_full():

@@ -87,3 +87,19 @@ def test_a_ranked_context_is_stored_per_question_and_one_that_fits_serves_every_
     assert ranked[2].text == ranked[0].text and ranked[2].prefix_chars == ranked[0].prefix_chars is not None
     assert ranked[2].manifest() == ranked[0].manifest()
     cache.close()
+
+
+def test_a_new_rule_in_an_ignore_file_git_hides_is_seen(tmp_path, monkeypatch):
+    """.v4ignore kept out of git (.git/info/exclude) is found through git's listing, never by probing: an
+    edit to it must still reach the stored context."""
+    repo = make_git_repo(tmp_path / "repo", FILES)
+    (repo / ".git" / "info" / "exclude").write_text(".v4ignore\n")
+    write_tree(repo, {"pkg/.v4ignore": "# nothing yet\n"})
+    cache = Cache(tmp_path / "cache")
+    time.sleep(2.1)
+    before = _pack(repo, cache)
+    assert "return 2" in before.text and ".v4ignore" not in before.text
+    (repo / "pkg" / ".v4ignore").write_text("b.py\n")
+    after = _pack(repo, cache)
+    assert "return 2" not in after.text
+    assert {s.path: s.reason for s in after.skipped} == {"pkg/b.py": "ignored"}

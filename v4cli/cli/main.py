@@ -7,23 +7,28 @@ tree-sitter, llama.cpp, numpy, httpx) are imported inside the command that needs
 
 from __future__ import annotations
 
+import importlib
 import os
 import sys
 
 import typer
 
 from v4cli import __version__
-from v4cli.cli import ask, config_cmd, convert, inspect, logs, models, pack
+from v4cli.cli import plain_params
 from v4cli.errors import V4Error
 
-app = typer.Typer(
-    name="v4",
-    help="Long-context codebase and document analysis with DeepSeek V4.",
-    no_args_is_help=True,
-    add_completion=True,
-    pretty_exceptions_enable=False,
-    context_settings={"help_option_names": ["-h", "--help"]},
-)
+plain_params.install()  # typer's pydantic-based coercion would cost more than a warm `v4 pack` itself
+
+# name -> (module in v4cli.cli, function, settings), in the order `v4 --help` lists them
+COMMANDS = {
+    "ask": ("ask", "ask_command", {}),
+    "pack": ("pack", "pack_command", {}),
+    "models": ("models", "models_command", {}),
+    "logs": ("logs", "logs_command", {}),
+    "config": ("config_cmd", "config_command", {"context_settings": {"ignore_unknown_options": True}}),
+    "convert": ("convert", "convert_command", {}),
+    "inspect": ("inspect", "inspect_command", {}),
+}
 
 
 def _version(value: bool) -> None:
@@ -32,7 +37,6 @@ def _version(value: bool) -> None:
         raise typer.Exit()
 
 
-@app.callback()
 def _root(
     version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Show the version and exit."),
     debug: bool = typer.Option(False, "--debug", help="Show tracebacks for errors."),
@@ -41,18 +45,38 @@ def _root(
         os.environ["V4_DEBUG"] = "1"
 
 
-app.command("ask")(ask.ask_command)
-app.command("pack")(pack.pack_command)
-app.command("models")(models.models_command)
-app.command("logs")(logs.logs_command)
-app.command("config", context_settings={"ignore_unknown_options": True})(config_cmd.config_command)
-app.command("convert")(convert.convert_command)
-app.command("inspect")(inspect.inspect_command)
+def build_app(names=tuple(COMMANDS)) -> typer.Typer:
+    """The Typer app with the named commands (all by default)."""
+    app = typer.Typer(
+        name="v4",
+        help="Long-context codebase and document analysis with DeepSeek V4.",
+        no_args_is_help=True,
+        add_completion=True,
+        pretty_exceptions_enable=False,
+        context_settings={"help_option_names": ["-h", "--help"]},
+    )
+    app.callback()(_root)
+    for name in names:
+        module, function, settings = COMMANDS[name]
+        app.command(name, **settings)(getattr(importlib.import_module(f"v4cli.cli.{module}"), function))
+    return app
+
+
+def commands_needed(args: list[str]) -> tuple[str, ...]:
+    """Only the command being run: building each command costs its imports and typer's inspection of it.
+    Help, completion, version and anything unrecognised get them all (and typer's suggestions)."""
+    if any(key.startswith("_") and key.endswith("_COMPLETE") for key in os.environ):
+        return tuple(COMMANDS)
+    for arg in args:
+        if arg == "--debug":
+            continue
+        return (arg,) if arg in COMMANDS else tuple(COMMANDS)
+    return tuple(COMMANDS)
 
 
 def main() -> None:
     try:
-        app()
+        build_app(commands_needed(sys.argv[1:]))()
     except V4Error as err:
         _report(err)
         sys.exit(err.exit_code)

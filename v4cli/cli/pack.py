@@ -81,13 +81,26 @@ def pack_command(
 
 
 def _emit(parts: List[str], output: Optional[Path]) -> None:
-    """Write the product piece by piece to stdout or, atomically, to a file."""
+    """Write the product piece by piece to stdout or, atomically, to a file.
+
+    Only a regular file (or a new one) is replaced atomically; anything else (/dev/null, a FIFO, a terminal, a
+    symlink) is written to in place: renaming a temporary file onto it would replace the device or the link."""
+    import stat
+
     from v4cli.errors import UsageError
 
     if output is None:
         _write(parts, sys.stdout.buffer)
         sys.stdout.buffer.flush()
         return
+    try:
+        special = output.is_symlink() or output.exists() and not stat.S_ISREG(output.stat().st_mode)
+        if special:
+            with open(output, "wb") as f:
+                _write(parts, f)
+            return
+    except OSError as err:
+        raise UsageError(f"cannot write {output}: {err.strerror}") from None
     partial = output.with_name(f".{output.name}.v4-partial")
     try:
         with open(partial, "wb") as f:

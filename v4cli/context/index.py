@@ -1,4 +1,4 @@
-"""The structure that selection needs per file: symbols (definitions, references) and an outline with its count.
+"""What selection needs per file: symbols (definitions, references), an outline with its count, and BM25 term stats.
 
 Built only when a context does not fit its budget. Each file's entry is cached by the content digest of what
 will be packed (the redacted text when redaction is on), so a second run on an unchanged repository parses
@@ -13,11 +13,12 @@ from dataclasses import dataclass
 
 from v4cli.context.cache import Cache
 from v4cli.context.prepare import COUNT_VERSION, Prepared, Progress
+from v4cli.context.rank import TERMS_VERSION, Terms, term_stats
 from v4cli.context.syntax import FileSymbols
 from v4cli.context.tokens import _usable_cpus as usable_cpus  # stdlib-only at import time
 
 # Bump when outlines or the entry's shape change (syntax.SYNTAX_VERSION covers the symbols themselves).
-INDEX_VERSION = "idx-1"
+INDEX_VERSION = "idx-2"
 _OUTLINE_MAX_SHARE = 0.8  # an outline that saves less than this is not worth showing instead of the file
 _PARALLEL_MIN_CHARS = 1_500_000  # below this, starting worker processes costs more than it saves
 _BATCH_CHARS = 400_000
@@ -28,6 +29,7 @@ class Indexed:
     symbols: FileSymbols
     outline: str | None  # None when the file has no outline shorter than itself
     outline_tokens: int  # 0 without an outline
+    terms: Terms  # the question-independent half of BM25 (rank.term_stats)
 
 
 def index_files(prepared: Sequence[Prepared], cache: Cache, *, redact: bool, progress: Progress | None = None
@@ -35,21 +37,23 @@ def index_files(prepared: Sequence[Prepared], cache: Cache, *, redact: bool, pro
     """Index entries in the input order."""
     from v4cli.context import secrets, syntax
 
-    variant = f"{INDEX_VERSION}:{syntax.SYNTAX_VERSION}:{COUNT_VERSION}:{secrets.SCANNER_VERSION if redact else 'raw'}"
+    variant = (f"{INDEX_VERSION}:{syntax.SYNTAX_VERSION}:{TERMS_VERSION}:{COUNT_VERSION}:"
+               f"{secrets.SCANNER_VERSION if redact else 'raw'}")
     keys = [f"idx:{p.doc.digest}:{variant}" for p in prepared]
     cached = cache.get_many(keys)
     results: list[Indexed | None] = [_from_cache(cached.get(k)) for k in keys]
     missing = [i for i, entry in enumerate(results) if entry is None]
     if missing:
         built = _build([(prepared[i].text, prepared[i].doc.language) for i in missing], progress)
-        outlines = [outline for _, outline in built]
+        outlines = [outline for _, outline, _ in built]
         counts = _count_outlines(outlines)
         fresh = {}
-        for i, (symbols, outline), count in zip(missing, built, counts):
+        for i, (symbols, outline, terms), count in zip(missing, built, counts):
             if outline is not None and count > prepared[i].tokens * _OUTLINE_MAX_SHARE:
                 outline, count = None, 0
-            results[i] = Indexed(symbols, outline, count)
-            fresh[keys[i]] = {"s": syntax.to_json(symbols), "o": outline, "n": count}
+            results[i] = Indexed(symbols, outline, count, terms)
+            fresh[keys[i]] = {"s": syntax.to_json(symbols), "o": outline, "n": count, "w": terms.length,
+                              "v": terms.table}
         cache.put_many(fresh)
     return results  # type: ignore[return-value]
 
@@ -62,8 +66,10 @@ def _from_cache(hit: object) -> Indexed | None:
     outline = hit.get("o")
     if outline is not None and not isinstance(outline, str):
         return None
+    if not isinstance(hit.get("w"), int) or not isinstance(hit.get("v"), str):
+        return None
     try:
-        return Indexed(syntax.from_json(hit["s"]), outline, hit["n"])
+        return Indexed(syntax.from_json(hit["s"]), outline, hit["n"], Terms(hit["w"], hit["v"]))
     except ValueError:
         return None  # another syntax version or a damaged entry: build it again
 
@@ -78,8 +84,8 @@ def _count_outlines(outlines: list[str | None]) -> list[int]:
     return [next(counts) if o is not None else 0 for o in outlines]
 
 
-def _build(items: list[tuple[str, str]], progress: Progress | None) -> list[tuple[FileSymbols, str | None]]:
-    """(symbols, outline) per (text, language), in parallel processes when the work is large."""
+def _build(items: list[tuple[str, str]], progress: Progress | None) -> list[tuple[FileSymbols, str | None, Terms]]:
+    """(symbols, outline, terms) per (text, language), in parallel processes when the work is large."""
     total = sum(len(text) for text, _ in items)
     workers = min(usable_cpus(), max(1, total // _PARALLEL_MIN_CHARS))
     if workers < 2:
@@ -97,7 +103,7 @@ def _build(items: list[tuple[str, str]], progress: Progress | None) -> list[tupl
         size += len(item[0])
     # forkserver: the parent may hold tokenizer threads, which fork must not copy
     context = multiprocessing.get_context("forkserver")
-    results: list[tuple[FileSymbols, str | None]] = []
+    results: list[tuple[FileSymbols, str | None, Terms]] = []
     with ProcessPoolExecutor(workers, mp_context=context) as pool:
         for batch in pool.map(_index_batch, batches):
             results.extend(batch)
@@ -107,14 +113,14 @@ def _build(items: list[tuple[str, str]], progress: Progress | None) -> list[tupl
 
 
 def _index_batch(items: list[tuple[str, str]], progress: Progress | None = None, total: int = 0
-                 ) -> list[tuple[FileSymbols, str | None]]:
+                 ) -> list[tuple[FileSymbols, str | None, Terms]]:
     from v4cli.context import syntax
     from v4cli.context.outline import outline
 
-    out: list[tuple[FileSymbols, str | None]] = []
+    out: list[tuple[FileSymbols, str | None, Terms]] = []
     for text, language in items:
         symbols = syntax.analyze(text, language)
-        out.append((symbols, outline(text, symbols) if symbols.parsed and text else None))
+        out.append((symbols, outline(text, symbols) if symbols.parsed and text else None, term_stats(text, symbols)))
         if progress and len(out) % 64 == 0:
             progress("indexing", len(out), total)
     return out

@@ -8,17 +8,29 @@ behaves the same on 50 files and on 50,000:
     and defined names DEFINITION_WEIGHT times extra (a file that defines a concept beats one that mentions it).
     Only the first TEXT_CAP characters of a file are counted: BM25 saturates term frequency anyway, and a
     megabyte of generated data must not dominate the cost. Common English words of the question are ignored.
-    Scaled by the best file's score.
+    Scaled by the best file's score. What does not depend on the question (each file's term frequencies and
+    length, `Terms`) is computed once per file content and cached with the index, so a question costs a few
+    string searches per file.
   - structure: PageRank over the definition-reference graph (file A uses a name that file B defines: edge A->B).
     Like aider's repo map, a name's edges are weighted down when many files define it (split among them, and
     x0.1 past 5 definers), when it is private (`_name`) or short, and up when it is a long compound identifier.
+    A name that spells a directory of the repository (`django`, `utils`) is what import statements reference:
+    its edges to a definition outside a module or package of that name weigh PACKAGE_NAME_FACTOR (without this,
+    a `django` property somewhere in Django collects an edge from every importing file and tops the ranking).
     Question-independent importance uses the plain walk; with a question, the walk restarts at the files that
-    match it (BM25 hits, squared to favour strong ones; files whose path or name the question mentions; files
-    that define an identifier the question names, whose edges are also boosted), and edges are also followed
-    backwards at REVERSE_WEIGHT, because the callers of a matched definition are related to the question too.
+    match it (BM25 hits, squared to favour strong ones, changelogs excepted; files whose path or name the
+    question mentions; files that define an identifier the question names, whose edges are also boosted), and
+    edges are also followed backwards at REVERSE_WEIGHT, because the callers of a matched definition are related
+    to the question too.
     Scaled as sqrt(pr / max pr): PageRank is heavy-tailed and the square root keeps the middle distinguishable.
-  - cues: a README at the root, entry points and manifests raise a file; the "generated" flag and test files
-    (unless the question is about tests) lower it.
+  - cues: a README at the root, entry points and manifests raise a file; the "generated" flag, tests and
+    examples lower it. At question time tests, examples, prose docs and changelogs are lowered further unless
+    the question is about them: a question about behaviour is answered by the code, which they describe or
+    exercise with the same words (a changelog matches every question's words and says only what changed).
+An identifier counts as named by the question only when it is written as code: in backticks, called
+(`open()`), dotted (`Request.host`), or shaped like an identifier (snake_case, camelCase, an acronym, letters
+with digits). A plain word like "list" or "values" is English first; as a mention it would boost every file
+that happens to define it.
 stable = structure (plain walk) + cues: what the question-independent prefix is ordered by.
 total = lexical + structure (personalised) + a little of stable + mention bonuses, with a question; = stable without.
 Method "bm25" is the baseline of the evaluation: the same BM25, nothing else (total = lexical, stable = 0).
@@ -33,11 +45,13 @@ import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 from v4cli.context.syntax import FileSymbols
 
 METHODS = ("v4", "bm25")
 
+TERMS_VERSION = "1"  # bump when term_stats changes what it counts: the index caches its result per file
 TEXT_CAP = 256 * 1024  # characters of each file counted for BM25
 PATH_WEIGHT = 3  # a path word counts as this many occurrences
 DEFINITION_WEIGHT = 2  # a defined name counts this many extra occurrences
@@ -49,6 +63,7 @@ MAX_ITERATIONS = 100
 REVERSE_WEIGHT = 0.5  # personalised walk only: references followed backwards, at this weight
 MENTION_BOOST = 10.0  # edges through a name the question mentions
 MAX_DEFINERS = 25  # names defined in more files carry no edges (see _Graph)
+PACKAGE_NAME_FACTOR = 0.1  # a name that spells a directory of the repository, defined outside it (see _Graph)
 TELEPORT_FLOOR = 0.1  # share of the personalised restart spread uniformly, so every file stays reachable
 
 # the question-time mix; every component is in [0, 1]
@@ -58,10 +73,14 @@ STABLE_WEIGHT = 0.2
 PATH_MATCH_BONUS = 1.0
 DEFINES_BONUS = 0.3
 TEST_PENALTY = 0.15  # at question time, on top of the stable one, unless the question is about tests
+EXAMPLE_PENALTY = 0.15  # likewise for examples, unless the question is about examples
+PROSE_PENALTY = 0.15  # likewise for prose (docs), unless the question is about documentation
+CHANGELOG_PENALTY = 0.5  # a changelog matches every question's words: it says what changed, not how
 
 # the question-independent mix
 STABLE_STRUCTURE_WEIGHT = 1.0
-CUE_VALUES = {"readme": 1.0, "entry-point": 0.4, "manifest": 0.3, "test": -0.3, "generated": -1.0}
+CUE_VALUES = {"readme": 1.0, "entry-point": 0.4, "manifest": 0.3, "test": -0.3, "generated": -1.0,
+              "example": -0.3, "changelog": -0.3}
 
 _WORD = re.compile(r"\w+")
 _PART = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|\d+")
@@ -70,6 +89,15 @@ _TEST_PATH = re.compile(
     r"(^|/)(tests?|specs?|__tests__|testing)/|(^|/)test_[^/]*$|_test\.\w+$|\.(test|spec)\.\w+$|Tests?\.\w+$"
 )
 _TEST_WORDS = frozenset({"test", "tests", "testing", "spec", "specs", "pytest", "unittest", "fixture", "fixtures"})
+_EXAMPLE_PATH = re.compile(r"(^|/)(examples?|demos?|samples?)/")
+_EXAMPLE_WORDS = frozenset({"example", "examples", "demo", "demos", "sample", "samples"})
+_PROSE_LANGUAGES = frozenset({"markdown", "rst", "asciidoc", "org", "text", "latex"})
+_DOC_WORDS = frozenset({"doc", "docs", "documentation", "documented", "readme", "changelog", "docstring", "manual",
+                        "guide", "tutorial"})
+_CHANGELOG_STEMS = frozenset({"changes", "changelog", "history", "news", "releases", "release-notes", "whatsnew"})
+_RELEASE_NOTES_DIR = re.compile(r"(^|/)(releases|release-notes|changelog|changes|whatsnew|news)/")
+_IDENTIFIER_LIKE = re.compile(r"_|[a-z][A-Z]|[A-Z]{2}|[A-Za-z]\d|\d[A-Za-z]")
+_CODE_SPAN = re.compile(r"`([^`\n]+)`|(\w+)(?=\()|(\w+(?:\.\w+)+)")
 _ENTRY_STEMS = frozenset({"main", "cli", "__main__"})
 _ENTRY_INDEX = frozenset({"index.js", "index.ts", "index.tsx", "index.jsx", "index.mjs", "index.cjs"})
 _MANIFESTS = frozenset({
@@ -96,6 +124,28 @@ class Candidate:
     tokens: int
     symbols: FileSymbols | None  # None, or parsed=False, for text without a grammar
     flags: tuple[str, ...]  # e.g. "generated"
+    terms: Terms | None = None  # term_stats(text, symbols), when the caller has it cached; computed otherwise
+
+
+@dataclass(frozen=True, slots=True)
+class Terms:
+    """The question-independent part of a file's BM25 statistics: its text's (capped) words and its defined names.
+
+    `table` lists every term the file holds with its frequency, grouped by frequency as lines
+    "{count}: term term ... " (each term between spaces), so one question term costs one C-level `str.find`
+    and nothing is parsed when the entry is read back from the cache. The path is not included: the same content
+    may live at several paths, and the cache key is the content.
+    """
+
+    length: int  # words counted (definitions at their weight): the document length of BM25
+    table: str
+
+    def count(self, term: str) -> int:
+        at = self.table.find(f" {term} ")
+        if at < 0:
+            return 0
+        start = self.table.rfind("\n", 0, at) + 1
+        return int(self.table[start:self.table.index(":", start)])
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,32 +200,30 @@ def query_terms(question: str) -> tuple[str, ...]:
 def bm25(files: Sequence[Candidate], terms: Sequence[str]):
     """Raw BM25 of each file for `terms` (numpy array).
 
-    Per file, the words of its (capped) text are counted by one regex pass in C, and one more pass over its
-    distinct words finds those that contain a query term; only these are split (once per distinct word). So the
-    cost is about two regex passes over the text, and nothing but the term frequencies is kept per file.
+    A term's frequency in a file is the number of words of its text, path and defined names that the term is a
+    part of (as split_identifier splits them). The text and names come from each file's `Terms`, cached with the
+    index, so a question costs a few string searches per file; only the path words are split here.
     """
     import numpy as np
 
     n = len(files)
-    frequencies = np.zeros((n, len(terms)))
-    lengths = np.zeros(n)
     if not terms:
-        return frequencies.sum(axis=1)
+        return np.zeros(n)
     column = {term: j for j, term in enumerate(terms)}
-    alternatives = "|".join(re.escape(term) for term in sorted(terms, key=len, reverse=True))
-    finders = (re.compile(alternatives), re.compile(alternatives, re.IGNORECASE))
-    carried: dict[str, list[int]] = {}  # word -> the columns of the query terms it carries
-    for row, candidate in enumerate(files):
-        counts = _word_counts(candidate)
-        lengths[row] = sum(counts.values())
-        found = [0] * len(terms)
-        for word in _words_matching(finders, "\n".join(counts)):
-            columns = carried.get(word)
-            if columns is None:
-                columns = carried[word] = [column[part] for part in split_identifier(word) if part in column]
-            for j in columns:
-                found[j] += counts[word]
-        frequencies[row] = found
+    frequencies = []
+    lengths = []
+    for candidate in files:
+        stats = candidate.terms or term_stats(candidate.text, candidate.symbols)
+        found = [stats.count(term) for term in terms]
+        path_words = _WORD.findall(candidate.path)
+        for word in path_words:
+            for part in _parts(word):
+                j = column.get(part)
+                if j is not None:
+                    found[j] += PATH_WEIGHT
+        frequencies.append(found)
+        lengths.append(stats.length + PATH_WEIGHT * len(path_words))
+    frequencies, lengths = np.array(frequencies, dtype=np.float64), np.array(lengths, dtype=np.float64)
     present = (frequencies > 0).sum(axis=0)
     idf = np.log1p((n - present + 0.5) / (present + 0.5))
     norm = BM25_K1 * (1 - BM25_B + BM25_B * lengths / max(lengths.mean(), 1.0))
@@ -183,31 +231,30 @@ def bm25(files: Sequence[Candidate], terms: Sequence[str]):
     return saturated @ idf
 
 
-def _word_counts(candidate: Candidate) -> Counter:
-    counts = Counter(_WORD.findall(candidate.text, 0, TEXT_CAP))
-    for word in _WORD.findall(candidate.path):
-        counts[word] += PATH_WEIGHT
-    if candidate.symbols is not None:
-        for definition in candidate.symbols.definitions:
+def term_stats(text: str, symbols: FileSymbols | None) -> Terms:
+    """The BM25 statistics of a file's (capped) text and defined names; question-independent, so cacheable."""
+    counts = Counter(_WORD.findall(text, 0, TEXT_CAP))
+    if symbols is not None:
+        for definition in symbols.definitions:
             counts[definition.name] += DEFINITION_WEIGHT
-    return counts
+    table: dict[str, int] = {}
+    for word, count in counts.items():
+        if word.isalpha() and word.islower():  # most words: their only part is themselves
+            table[word] = table.get(word, 0) + count
+            continue
+        for part in _parts(word):
+            table[part] = table.get(part, 0) + count
+    by_count: dict[int, list[str]] = {}
+    for term, count in table.items():
+        by_count.setdefault(count, []).append(term)
+    lines = (f"{count}: {' '.join(by_count[count])} " for count in sorted(by_count))
+    return Terms(sum(counts.values()), "\n".join(lines))
 
 
-def _words_matching(finders: tuple[re.Pattern, re.Pattern], words: str):
-    """The distinct lines of `words` (one word each) that contain a query term, whatever their case.
-
-    ASCII is lower-cased and searched with the plain pattern (ten times faster than IGNORECASE); other text
-    keeps its length only under IGNORECASE (lower() may lengthen a character).
-    """
-    plain, folding = finders
-    haystack, finder = (words.lower(), plain) if words.isascii() else (words, folding)
-    seen: set[str] = set()
-    for match in finder.finditer(haystack):
-        end = words.find("\n", match.end())
-        word = words[words.rfind("\n", 0, match.start()) + 1:end if end >= 0 else len(words)]
-        if word not in seen:
-            seen.add(word)
-            yield word
+@lru_cache(maxsize=1 << 16)
+def _parts(word: str) -> tuple[str, ...]:
+    """split_identifier, remembered: the same identifiers recur across the files of a repository."""
+    return split_identifier(word)
 
 
 def _scaled(values):
@@ -228,15 +275,19 @@ def _combine(files: Sequence[Candidate], question: str | None, lexical) -> list[
         return [Score(float(stable[i]), float(stable[i]), 0.0, float(plain[i]), cues[i]) for i in range(n)]
 
     mentioned_paths = _mentioned_paths(files, question)
-    names = {w for w in _WORD.findall(question) if len(w) > 2 and w.lower() not in _STOPWORDS}
-    defines = [sorted({d.name for d in f.symbols.definitions if d.name in names}) if f.symbols else [] for f in files]
+    names = mentioned_identifiers(question)
+    defines = [sorted({d.name for d in f.symbols.definitions if d.name in names}) if f.symbols and names else []
+               for f in files]
     matches = lexical ** 2 + np.array([(i in mentioned_paths) + 0.5 * bool(defines[i]) for i in range(n)])
+    matches[[i for i in range(n) if "changelog" in cues[i]]] = 0.0  # it names every change: no sign of where code is
     restart = np.full(n, 1.0 / n)
     if matches.sum() > 0:
         restart = TELEPORT_FLOOR * restart + (1 - TELEPORT_FLOOR) * matches / matches.sum()
     structure = _scaled(np.sqrt(pagerank(n, graph.edges(boost=names, reverse=REVERSE_WEIGHT), restart)))
 
-    about_tests = bool({w.lower() for w in _WORD.findall(question)} & _TEST_WORDS)
+    words = {w.lower() for w in _WORD.findall(question)}
+    about_tests, about_examples, about_docs = (bool(words & topic)
+                                               for topic in (_TEST_WORDS, _EXAMPLE_WORDS, _DOC_WORDS))
     scores = []
     for i in range(n):
         reasons = list(cues[i])
@@ -249,6 +300,12 @@ def _combine(files: Sequence[Candidate], question: str | None, lexical) -> list[
             bonus += DEFINES_BONUS
         if "test" in cues[i]:
             bonus += -CUE_VALUES["test"] * STABLE_WEIGHT if about_tests else -TEST_PENALTY
+        if "example" in cues[i]:
+            bonus += -CUE_VALUES["example"] * STABLE_WEIGHT if about_examples else -EXAMPLE_PENALTY
+        if "changelog" in cues[i] and not about_docs:
+            bonus -= CHANGELOG_PENALTY
+        elif "docs" in cues[i] and not about_docs:
+            bonus -= PROSE_PENALTY
         total = (LEXICAL_WEIGHT * lexical[i] + STRUCTURE_WEIGHT * structure[i] + STABLE_WEIGHT * stable[i] + bonus)
         scores.append(Score(float(total), float(stable[i]), float(lexical[i]), float(structure[i]), tuple(reasons)))
     return scores
@@ -261,15 +318,34 @@ def _cues(candidate: Candidate) -> tuple[str, ...]:
     found = []
     if ("/" not in path and lowered.startswith("readme")) or path.lower() in _DOCS_INDEX:
         found.append("readme")
-    if lowered.rsplit(".", 1)[0] in _ENTRY_STEMS or lowered in _ENTRY_INDEX:
+    stem = lowered.rsplit(".", 1)[0]
+    if stem in _ENTRY_STEMS or lowered in _ENTRY_INDEX:
         found.append("entry-point")
     if lowered in _MANIFESTS:
         found.append("manifest")
     if _TEST_PATH.search(path):
         found.append("test")
+    elif _EXAMPLE_PATH.search(path):
+        found.append("example")
+    language = candidate.symbols.language if candidate.symbols is not None else None
+    prose = language in _PROSE_LANGUAGES if language else lowered.endswith((".md", ".rst", ".txt", ".adoc"))
+    if prose and (stem in _CHANGELOG_STEMS or _RELEASE_NOTES_DIR.search(path)):  # not a history.py module
+        found.append("changelog")
+    elif prose and "readme" not in found:
+        found.append("docs")
     if "generated" in candidate.flags:
         found.append("generated")
     return tuple(found)
+
+
+def mentioned_identifiers(question: str) -> set[str]:
+    """The names the question spells as code: in backticks, called, dotted, or shaped like an identifier
+    (snake_case, camelCase, an acronym, letters with digits). A plain word like `list` or `values` is English
+    first: as a mention it would boost every file that happens to define it."""
+    spans = {m.group(0).strip("`") for m in _CODE_SPAN.finditer(question)}
+    found = {w for span in spans for w in _WORD.findall(span)}
+    found |= {w for w in _WORD.findall(question) if _IDENTIFIER_LIKE.search(w)}
+    return {w for w in found if len(w) > 2 and w.lower() not in _STOPWORDS}
 
 
 def _mentioned_paths(files: Sequence[Candidate], question: str) -> set[int]:
@@ -313,6 +389,7 @@ class _Graph:
             for name in definers.keys() & set(files[i].symbols.references):
                 users.setdefault(name, []).append(i)
         names = sorted(name for name in users if len(definers[name]) <= MAX_DEFINERS)
+        directories = {part for f in files for part in f.path.split("/")[:-1]}
         sources: list[int] = []
         targets: list[int] = []
         weights: list[float] = []
@@ -323,9 +400,9 @@ class _Graph:
             for definer in defined_in:
                 sources.extend(used_in)
                 targets.extend([definer] * len(used_in))
-            count = len(defined_in) * len(used_in)
-            weights.extend([weight] * count)
-            name_of_edge.extend([index] * count)
+                spells_other_package = name in directories and name not in _module_names(files[definer].path)
+                weights.extend([weight * PACKAGE_NAME_FACTOR if spells_other_package else weight] * len(used_in))
+            name_of_edge.extend([index] * (len(defined_in) * len(used_in)))
         src, dst = np.array(sources, dtype=np.int64), np.array(targets, dtype=np.int64)
         keep = src != dst
         return cls(src[keep], dst[keep], np.array(weights, dtype=np.float64)[keep], names,
@@ -345,6 +422,12 @@ class _Graph:
         return src, dst, w
 
 
+def _module_names(path: str) -> tuple[str, str]:
+    """The names an import of this file may spell: its stem and its directory (`a/retry/policy.py` -> policy, retry)."""
+    parts = path.split("/")
+    return parts[-1].split(".", 1)[0], parts[-2] if len(parts) > 1 else ""
+
+
 def name_weight(name: str, definers: int) -> float:
     """How much one use of `name` says about its definers: shared among them, less for generic names."""
     weight = 1.0 / definers
@@ -354,7 +437,7 @@ def name_weight(name: str, definers: int) -> float:
         weight *= 0.1
     if len(name) <= 2:
         weight *= 0.1
-    elif len(name) >= 8 and len(split_identifier(name)) > 2:  # a compound like retry_policy or parseHeader
+    elif len(name) >= 8 and len(_parts(name)) > 2:  # a compound like retry_policy or parseHeader
         weight *= 3.0
     return weight
 

@@ -26,7 +26,10 @@ placed in full in the stable section is done. A file outlined there may still be
 its outline stays in the prefix (which must not depend on the question) and its full text is added as a second
 block in the question section, at its full cost (`Placement.stable_outline` is then True). Without a question
 there is one section, "stable", ordered by `stable` (= total). If everything fits in full, all is full and
-"stable", whatever the question.
+"stable", whatever the question. The prefix's room shrinks when it is small (from STABLE_FULL tokens down to
+none at STABLE_MIN): a small budget is better spent on the question, and a small prefix saves little. On the
+selection evaluation (benchmarks/eval_select.py), a 25% prefix at 8k cut the recall of shown gold files by a
+quarter, while from 32k on it costs nothing measurable.
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ from dataclasses import dataclass
 from v4cli.context.rank import Score
 
 STABLE_SHARE = 0.25  # of the available budget, for the question-independent prefix
+STABLE_MIN, STABLE_FULL = 2_000, 8_000  # tokens: a prefix room below STABLE_FULL shrinks, to none at STABLE_MIN
 REACH_SHARE = 0.5  # of a section's budget, first spent on views (outlines) of the top files
 CHEAP_FULL_RATIO = 1.25  # full text is the cheapest useful view when the outline would save at most a fifth
 CHEAP_FULL_SLACK = 64  # ... or at most this many tokens more
@@ -81,8 +85,8 @@ def fill(
             _order(scores, paths, lambda s: s.stable), set())
         return [Placement(tier, STABLE) for tier in tiers]
 
-    stable_room = stable_budget if stable_budget is not None else int(available * stable_share)
-    stable_room = min(available, max(stable_room, 0))
+    stable_room = _prefix_room(stable_budget if stable_budget is not None else int(available * stable_share))
+    stable_room = min(available, stable_room)
     stable = _Section(full_costs, outline_costs, tiers, [False] * n, stable_room)
     stable.run(_order(scores, paths, lambda s: s.stable), set())
     done = {i for i in range(n) if tiers[i] == FULL}
@@ -100,6 +104,15 @@ def fill(
         else:
             placements.append(Placement(question_tiers[i], QUESTION))
     return placements
+
+
+def _prefix_room(room: int) -> int:
+    """The prefix's room, reduced when small: a prefix saves little when the budget is small, while every token of
+    a small budget is worth spending on the question. Full from STABLE_FULL, scaled down linearly to 0 at
+    STABLE_MIN; a function of the room alone, so it stays question-independent."""
+    if room >= STABLE_FULL:
+        return room
+    return int(room * max(0.0, (room - STABLE_MIN) / (STABLE_FULL - STABLE_MIN)))
 
 
 def _order(scores: Sequence[Score], paths: Sequence[str], key) -> list[int]:

@@ -21,6 +21,7 @@ from v4cli.context.cache import Cache
 from v4cli.context.pack import FileEntry, PackResult, Selection, pack
 from v4cli.context.prepare import COUNT_VERSION, Progress
 from v4cli.context.sources import Plan, SourceOptions, Skipped, plan_sources, read_plan
+from v4cli.context.walk import FileIdentity
 
 FORMAT_VERSION = "snapshot-2"
 _RACY_NS = 2_000_000_000
@@ -67,16 +68,17 @@ def _fingerprint(plan: Plan, paths, options: SourceOptions, stdin, pack_settings
                 pack_settings, xxhash.xxh3_128_hexdigest(stdin) if stdin else None]
     digest.update(json.dumps(settings, sort_keys=True, default=str).encode())
     for shown, candidate in plan.to_read:
-        st = candidate.listed  # the stat taken when the file was listed
-        if st is None:
+        seen = candidate.listed  # from the stat taken when the file was listed
+        if seen is None:
             try:
-                st = os.stat(candidate.fs_path) if candidate.through_symlink else os.lstat(candidate.fs_path)
+                seen = FileIdentity.of(os.stat(candidate.fs_path) if candidate.through_symlink
+                                       else os.lstat(candidate.fs_path))
             except OSError:
                 return None
-        if now - st.st_mtime_ns < _RACY_NS or now - st.st_ctime_ns < _RACY_NS:
+        size, mtime_ns, ctime_ns, inode = seen
+        if now - mtime_ns < _RACY_NS or now - ctime_ns < _RACY_NS:
             return None
-        digest.update(f"{shown}\0{st.st_size}\0{st.st_mtime_ns}\0{st.st_ctime_ns}\0{st.st_ino}\n".encode(
-            "utf-8", "surrogateescape"))
+        digest.update(f"{shown}\0{size}\0{mtime_ns}\0{ctime_ns}\0{inode}\n".encode("utf-8", "surrogateescape"))
     for shown, skipped in sorted(plan.skipped.items()):
         digest.update(f"{shown}\0{skipped.reason}\n".encode("utf-8", "surrogateescape"))
     return digest.hexdigest()

@@ -1,10 +1,12 @@
 """List the files under one directory root, applying ignore rules, without ever reading a file.
 
 Inside a git work tree, git lists the files (`ls-files --cached --others --exclude-standard`): exactly git's
-ignore semantics, tracked files always included, fast on large trees. Elsewhere (or when git is missing or
-refuses the repository) a pruning `os.scandir` walk applies nested `.gitignore` files and `.git/info/exclude`
-with the same semantics (ignore.py). On top of either, v4's own layer: nested `.ignore` and `.v4ignore` files
-and the built-in default list (lowest precedence, so a `.v4ignore` line like `!vendor/` re-includes).
+ignore semantics, tracked files always included, fast on large trees. The same listing also names v4's own
+ignore files, even those .gitignore hides (see `_git_listing`), so that no directory is probed for them.
+Elsewhere (or when git is missing or refuses the repository) a pruning `os.scandir` walk applies nested
+`.gitignore` files and `.git/info/exclude` with the same semantics (ignore.py). On top of either, v4's own
+layer: nested `.ignore` and `.v4ignore` files and the built-in default list (lowest precedence, so a
+`.v4ignore` line like `!vendor/` re-includes).
 
 Hostile trees: FIFOs, sockets and devices are reported, never opened; symlinks are resolved once and checked
 against the root; directory cycles (bind mounts, followed symlinks) are cut by (device, inode); unreadable
@@ -19,6 +21,7 @@ import shutil
 import stat
 import subprocess
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from v4cli.context.display import display_bytes, display_path
 from v4cli.context.ignore import IgnoreFile, default_ignore_file, first_decision, read_ignore_file
@@ -30,6 +33,25 @@ _TOOL_NAMES = frozenset(TOOL_IGNORE_FILES)
 MAX_NESTED_ROOTS = 64
 # Variables that would make `git -C DIR` look at another repository (e.g. when v4 runs inside a git hook).
 _GIT_LOCATION_VARIABLES = ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_COMMON_DIR", "GIT_PREFIX")
+# git's listing, tagged ("H " tracked, "? " untracked, ...), with v4's ignore files re-included: patterns given
+# on the command line take precedence over .gitignore files, except below a directory git ignores.
+_GIT_LISTING = ("ls-files", "-z", "-t", "--cached", "--others", "--exclude-standard",
+                *(f"--exclude=!{os.fsdecode(name)}" for name in TOOL_IGNORE_FILES))
+# Tracked files that git's rules ignore: their directories may hide ignore files git does not list.
+_GIT_TRACKED_IGNORED = ("ls-files", "-z", "--cached", "--ignored", "--exclude-standard")
+
+
+class FileIdentity(NamedTuple):
+    """What git's index keeps of a file's stat to tell whether it changed (a stat_result costs 4x the memory)."""
+
+    size: int
+    mtime_ns: int
+    ctime_ns: int
+    inode: int
+
+    @classmethod
+    def of(cls, st: os.stat_result) -> FileIdentity:
+        return cls(st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,12 +59,14 @@ class Candidate:
     """A regular file to read: `rel` is relative to the root ('/'-separated bytes), `fs_path` what to open.
 
     `through_symlink` is False for a file that was no symlink when listed: it is then opened with O_NOFOLLOW,
-    so a symlink swapped in after the walk cannot lead the read outside the root."""
+    so a symlink swapped in after the walk cannot lead the read outside the root. `listed` is what the stat
+    taken when it was listed says (lstat, or stat through the symlink): the snapshot fingerprint reuses it."""
 
     rel: bytes
     fs_path: bytes
     size: int
     through_symlink: bool = False
+    listed: FileIdentity | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +94,15 @@ class WalkOptions:
 def list_tree(root: bytes, options: WalkOptions) -> Listing:
     """All files under the directory `root` (an absolute path) that survive the ignore rules."""
     return _Lister(root, options).run()
+
+
+@dataclass(frozen=True, slots=True)
+class _GitListing:
+    """One work tree as git lists it, and where v4's ignore files are (directories as b"" or b"a/b/")."""
+
+    entries: list[bytes]  # sorted and unique, exactly what plain `ls-files --cached --others` would list
+    tool_names: dict[bytes, frozenset[bytes]]  # directory -> the ignore files git knows of in it
+    probe: set[bytes]  # directories git ignores that hold tracked files: their ignore files are looked for
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,9 +193,9 @@ class _Lister:
     def _tree(self, path: bytes, rel: bytes, frames: _Frames, ancestors: tuple, use_git: bool) -> None:
         """Collect one directory tree whose own ignore files are already in `frames`."""
         if use_git and self.git is not None:
-            out = self._git(path, "ls-files", "-z", "--cached", "--others", "--exclude-standard")
-            if out is not None:
-                self._from_git(path, rel, [e for e in out.split(b"\0") if e], frames.tool, ancestors)
+            listing = self._git_listing(path)
+            if listing is not None:
+                self._from_git(path, rel, listing, frames.tool, ancestors)
                 return
         self._walk(path, rel, frames, ancestors)
 
@@ -185,21 +218,75 @@ class _Lister:
             self.nesting -= 1
 
     def _git(self, cwd: bytes, *args: str) -> bytes | None:
+        return self._git_output(self._git_start(cwd, args))
+
+    def _git_start(self, cwd: bytes, args: tuple[str, ...], stdin: bool = False) -> subprocess.Popen | None:
         env = {k: v for k, v in os.environ.items() if k not in _GIT_LOCATION_VARIABLES}
         env["GIT_OPTIONAL_LOCKS"] = "0"
         try:
-            done = subprocess.run(
+            return subprocess.Popen(
                 [self.git, "-C", os.fsdecode(cwd), *args],
-                stdin=subprocess.DEVNULL,
-                capture_output=True,
+                stdin=subprocess.PIPE if stdin else subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
                 env=env,
-                check=False,
             )
         except OSError:
             return None
-        return done.stdout if done.returncode == 0 else None
 
-    def _from_git(self, path: bytes, rel: bytes, entries: list[bytes], tool: tuple, ancestors: tuple) -> None:
+    @staticmethod
+    def _git_output(
+        proc: subprocess.Popen | None, data: bytes | None = None, ok: tuple[int, ...] = (0,)
+    ) -> bytes | None:
+        """What git wrote to stdout, once it has finished with an exit status in `ok`; None otherwise."""
+        if proc is None:
+            return None
+        out, _ = proc.communicate(data)
+        return out if proc.returncode in ok else None
+
+    def _git_listing(self, path: bytes) -> _GitListing | None:
+        """git's listing of the work tree at `path` and the ignore files of v4 in it; None when git refuses.
+
+        The re-included ignore files show as untracked; those that git's rules do ignore (and anything else
+        the re-inclusion brought in, such as the contents of an ignored directory named `.ignore`) are
+        left out of the entries again after asking `git check-ignore`. Directories git ignores are never
+        entered by git, so the ignore files below them are unknown: the few of them that hold tracked files
+        (and so are collected) are probed for them."""
+        listing = self._git_start(path, _GIT_LISTING)
+        tracked_ignored = self._git_start(path, _GIT_TRACKED_IGNORED)  # runs alongside: two cores, one wait
+        out, hidden = self._git_output(listing), self._git_output(tracked_ignored)
+        if out is None or hidden is None:
+            return None
+        entries: set[bytes] = set()
+        suspects: list[bytes] = []
+        for item in out.split(b"\0"):
+            if not item:
+                continue
+            entry = item[2:]
+            entries.add(entry)
+            if item[:1] == b"?" and b"ignore" in entry and not _TOOL_NAMES.isdisjoint(entry.split(b"/")):
+                suspects.append(entry)
+        tool_names: dict[bytes, set[bytes]] = {}
+        for entry in entries:
+            if entry.endswith(TOOL_IGNORE_FILES):
+                directory, _, name = entry.rpartition(b"/")
+                if name in _TOOL_NAMES:
+                    tool_names.setdefault(directory + b"/" if directory else b"", set()).add(name)
+        if suspects:
+            query = [entry.rstrip(b"/") for entry in suspects]
+            ignored = self._git_output(self._git_start(path, ("check-ignore", "-z", "--stdin"), stdin=True),
+                                       b"\0".join(query) + b"\0", ok=(0, 1))
+            if ignored is None:
+                return None
+            ignored_set = set(ignored.split(b"\0"))
+            entries.difference_update(e for e, q in zip(suspects, query) if q in ignored_set)
+        probe = set()
+        for entry in hidden.split(b"\0"):
+            parts = entry.split(b"/")[:-1]
+            probe.update(b"/".join(parts[:depth]) + b"/" for depth in range(1, len(parts) + 1))
+        return _GitListing(sorted(entries), {d: frozenset(n) for d, n in tool_names.items()}, probe)
+
+    def _from_git(self, path: bytes, rel: bytes, git: _GitListing, tool: tuple, ancestors: tuple) -> None:
         """Apply v4's layer to git's list; directories in it (submodules, nested repositories) are new roots."""
         dir_tool: dict[bytes, tuple[IgnoreFile, ...] | None] = {b"": tool}
 
@@ -228,16 +315,22 @@ class _Lister:
             if not stat.S_ISDIR(st.st_mode) or self._tool_ignored(outer, rel + directory[:-1], True):
                 return None
             # only v4's own ignore files matter here: git already applied its rules to the listing
-            return self._read_frames(dir_path, _TOOL_NAMES, rel + directory, _Frames((), outer)).tool
+            names = _TOOL_NAMES if directory in git.probe else git.tool_names.get(directory)
+            if not names:
+                return outer
+            return self._read_frames(dir_path, names, rel + directory, _Frames((), outer)).tool
 
-        for entry in sorted(set(entries)):
+        base = os.path.join(path, b"")
+        last_parent, outer = None, tool
+        for entry in git.entries:  # sorted: the entries of one directory come one after another
             entry = entry.rstrip(b"/")  # an untracked nested repository is listed as "dir/"
-            parent = entry.rpartition(b"/")[0]
-            outer = tool_of(parent + b"/" if parent else b"")
+            parent = entry[: entry.rfind(b"/") + 1]
+            if parent != last_parent:
+                last_parent, outer = parent, tool_of(parent)
             if outer is None:
                 continue
             entry_rel = rel + entry
-            entry_path = os.path.join(path, entry)
+            entry_path = base + entry
             try:
                 st = os.lstat(entry_path)
             except OSError:
@@ -269,10 +362,9 @@ class _Lister:
                 nested = b".git" in names
                 dir_frames = self._enter(dir_path, dir_rel, dir_frames, names, boundary=nested)
                 if nested and self.git is not None:  # a nested repository: git lists it, our layer on top
-                    out = self._git(dir_path, "ls-files", "-z", "--cached", "--others", "--exclude-standard")
-                    if out is not None:
-                        listed = [e for e in out.split(b"\0") if e]
-                        self._from_git(dir_path, dir_rel, listed, dir_frames.tool, dir_ancestors)
+                    listing = self._git_listing(dir_path)
+                    if listing is not None:
+                        self._from_git(dir_path, dir_rel, listing, dir_frames.tool, dir_ancestors)
                         continue
             children = []
             for entry in entries:
@@ -359,7 +451,7 @@ class _Lister:
     def _file(self, path: bytes, rel: bytes, st: os.stat_result, tool: tuple, ancestors: tuple) -> None:
         mode = st.st_mode
         if stat.S_ISREG(mode):
-            self.listing.candidates.append(Candidate(rel, path, st.st_size))
+            self.listing.candidates.append(Candidate(rel, path, st.st_size, listed=FileIdentity.of(st)))
         elif stat.S_ISLNK(mode):
             self._symlink(path, rel, tool, ancestors)
         else:
@@ -386,7 +478,8 @@ class _Lister:
             self._omit(rel, "symlink-outside", f"symlink to a {kind} outside the root ({display_bytes(target)})")
         elif not is_dir:
             if stat.S_ISREG(st.st_mode):
-                self.listing.candidates.append(Candidate(rel, path, st.st_size, through_symlink=True))
+                listed = FileIdentity.of(st)
+                self.listing.candidates.append(Candidate(rel, path, st.st_size, through_symlink=True, listed=listed))
             else:
                 self._omit(rel, "special-file", f"symlink to a {special_kind(st.st_mode)}, not a regular file")
         elif inside:

@@ -1,0 +1,81 @@
+"""Git mode finds v4's own ignore files from git's listing instead of probing every directory."""
+
+from __future__ import annotations
+
+from tests.context.gitfixtures import git, init_repo, isolated_git, write  # noqa: F401  (fixture)
+from v4cli.context import walk
+from v4cli.context.sources import SourceOptions, collect
+
+
+def _collect(root, monkeypatch):
+    monkeypatch.chdir(root)
+    result = collect(["."], SourceOptions())
+    return [d.path for d in result.documents], {s.path: s.detail for s in result.skipped}
+
+
+def test_ignore_files_that_git_hides_still_apply_and_are_not_packed(tmp_path, monkeypatch):
+    repo = init_repo(tmp_path / "r")
+    write(repo, {
+        ".gitignore": "build/\n.ignore\n",
+        "src/a.py": "a = 1\n",
+        "src/.v4ignore": "*.tmp\n", "src/b.tmp": "t\n",  # .v4ignore hidden by .git/info/exclude
+        "src/.ignore": "*.bak\n", "src/c.bak": "b\n",  # .ignore hidden by .gitignore
+        "docs/.ignore/x.md": "# a directory named .ignore, ignored by git\n",
+        "docs/guide.md": "# guide\n",
+        "kept/.v4ignore": "*.md\n", "kept/readme.md": "# r\n", "kept/k.py": "k = 1\n",  # tracked despite exclude
+    })
+    (repo / ".git" / "info" / "exclude").write_text(".v4ignore\n")
+    git(repo, "add", "-A")
+    git(repo, "add", "-f", "kept/.v4ignore")
+    git(repo, "commit", "-q", "-m", "init")
+    write(repo, {"src/untracked.tmp": "u\n", "src/new.py": "n = 1\n"})
+
+    docs, skipped = _collect(repo, monkeypatch)
+
+    assert docs == [".gitignore", "docs/guide.md", "kept/.v4ignore", "kept/k.py", "src/a.py", "src/new.py"]
+    assert skipped == {
+        "kept/readme.md": "matches '*.md' in kept/.v4ignore:1",
+        "src/b.tmp": "matches '*.tmp' in src/.v4ignore:1",
+        "src/c.bak": "matches '*.bak' in src/.ignore:1",
+        "src/untracked.tmp": "matches '*.tmp' in src/.v4ignore:1",
+    }
+
+
+def test_tracked_files_under_an_ignored_directory_meet_the_ignore_files_there(tmp_path, monkeypatch):
+    """git never enters an ignored directory, so it cannot name the ignore files in it: those are looked for."""
+    repo = init_repo(tmp_path / "r")
+    write(repo, {".gitignore": "vendored/\n", "main.py": "m = 1\n",
+                 "vendored/lib/keep.py": "k = 1\n", "vendored/lib/drop.py": "d = 1\n",
+                 "vendored/lib/.v4ignore": "drop.py\n"})
+    git(repo, "add", ".gitignore", "main.py")
+    git(repo, "add", "-f", "vendored/lib/keep.py", "vendored/lib/drop.py")
+    git(repo, "commit", "-q", "-m", "init")
+
+    docs, skipped = _collect(repo, monkeypatch)
+
+    assert docs == [".gitignore", "main.py", "vendored/lib/keep.py"]
+    assert skipped == {"vendored/lib/drop.py": "matches 'drop.py' in vendored/lib/.v4ignore:1"}
+
+
+def test_no_directory_is_probed_when_git_names_every_ignore_file(tmp_path, monkeypatch):
+    repo = init_repo(tmp_path / "r")
+    files = {f"d{i}/sub/f.py": f"x = {i}\n" for i in range(20)}
+    files["d3/.v4ignore"] = "*.log\n"
+    files["d3/sub/x.log"] = "log\n"
+    write(repo, files)
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "init")
+    opened = []
+    real = walk.read_ignore_file
+
+    def spy(path, origin, base):
+        opened.append(path)
+        return real(path, origin, base)
+
+    monkeypatch.setattr(walk, "read_ignore_file", spy)
+    docs, skipped = _collect(repo, monkeypatch)
+
+    assert skipped == {"d3/sub/x.log": "matches '*.log' in d3/.v4ignore:1"}
+    assert len(docs) == 21
+    # the root's own files are read from its listing; below it, only the one ignore file that exists
+    assert [p for p in opened if b"/d" in p] == [bytes(repo / "d3" / ".v4ignore")]
