@@ -13,10 +13,15 @@ from pathlib import Path
 
 from v4cli.errors import UsageError
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - Python 3.10
-    import tomli as tomllib
+
+
+def _toml():
+    """The TOML parser, imported only when a config file exists: most runs have none to read."""
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover - Python 3.10
+        import tomli as tomllib
+    return tomllib
 
 CATALOG_DATE = "2026-10-27"  # DeepSeek's Models & Pricing page as checked on this day
 
@@ -69,10 +74,11 @@ def load_config() -> dict:
     path = config_path()
     try:
         with open(path, "rb") as f:
-            return tomllib.load(f)
+            toml = _toml()
+            return toml.load(f)
     except FileNotFoundError:
         return {}
-    except (OSError, tomllib.TOMLDecodeError) as err:
+    except (OSError, _toml().TOMLDecodeError) as err:
         raise UsageError(f"cannot read config {path}: {err}", hint="fix or remove the file") from None
 
 
@@ -251,9 +257,10 @@ def write_setting(key: str, value: str | None) -> Path:
         raise UsageError(f"cannot read config {path}: {err}") from None
     new_text = _edit_toml(text, table, leaf, None if typed is None else _toml_literal(typed))
     hint = f"edit {path} by hand"
+    toml = _toml()
     try:
-        parsed = tomllib.loads(new_text)
-    except tomllib.TOMLDecodeError:
+        parsed = toml.loads(new_text)
+    except toml.TOMLDecodeError:
         raise UsageError(f"cannot change {key} in {path} automatically", hint=hint) from None
     node: object = parsed
     for part in (*table, leaf):
@@ -362,9 +369,10 @@ def _header_path(header_line: str) -> tuple[str, ...] | None:
     """The table path of a `[a."b.c"]` header line; None for array tables or what does not parse."""
     if header_line.startswith("[["):
         return None
+    toml = _toml()
     try:
-        node = tomllib.loads(header_line)
-    except tomllib.TOMLDecodeError:
+        node = toml.loads(header_line)
+    except toml.TOMLDecodeError:
         return None
     path: list[str] = []
     while isinstance(node, dict) and len(node) == 1:
