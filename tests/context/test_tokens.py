@@ -213,7 +213,9 @@ def test_count_many_equals_per_text_counts_in_order(tok):
     texts = stdlib_sample()[:60] + TEXTS + ATOMS
     random.Random(3).shuffle(texts)
     assert sum(map(len, texts)) > tokens._PARALLEL_MIN_CHARS  # the threaded path
-    assert tok.count_many(texts) == [tok.count(t) for t in texts]
+    seen = []
+    assert tok.count_many(texts, progress=seen.append) == [tok.count(t) for t in texts]
+    assert len(seen) > 1 and seen == sorted(seen) and seen[-1] == len(texts)
     assert tok.count_many(texts, special_tokens=False) == [tok.count(t, special_tokens=False) for t in texts]
     assert tok.count_many(ATOMS[:5]) == [tok.count(t) for t in ATOMS[:5]]  # the inline path
     assert tok.count_many([]) == []
@@ -221,6 +223,10 @@ def test_count_many_equals_per_text_counts_in_order(tok):
 
 def test_lone_surrogates_count_as_replacement_characters(tok):
     assert tok.encode("a\ud800b") == tok.encode("a\ufffdb")
+    for special_tokens in (True, False):
+        assert tok.count("<think>\udfff\ud800", special_tokens=special_tokens) == len(
+            tok.encode("<think>\ufffd\ufffd", special_tokens=special_tokens)
+        )
 
 
 def test_decode_of_unknown_id_is_a_clear_error(tok):

@@ -7,6 +7,7 @@ only files whose cached entry says they hold secrets are scanned again to rebuil
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass
 
 from v4cli.context.cache import Cache
@@ -15,7 +16,8 @@ from v4cli.context.sources import Document
 # Bump when the meaning of a cached count changes (tokenizer or counting rules).
 COUNT_VERSION = "dsv4-1"
 
-_BATCH_CHARS = 2_000_000  # big enough to keep every core busy, small enough to start counting early
+# From this many characters to scan, the secret scan runs in a second process while this one counts.
+_BACKGROUND_SCAN_CHARS = 2_000_000
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
 
 
@@ -34,7 +36,11 @@ def prepare(
     redact: bool = True,
     progress: Progress | None = None,
 ) -> list[Prepared]:
-    """Prepared documents in the input order."""
+    """Prepared documents in the input order.
+
+    Documents the cache does not know are counted as they were read while the secret scan runs (in a child
+    process when there is much to scan); the few texts that redaction changes are then counted again.
+    """
     from v4cli.context import secrets
 
     variant = f"{COUNT_VERSION}:{secrets.SCANNER_VERSION if redact else 'raw'}"
@@ -42,78 +48,43 @@ def prepare(
     cached = cache.get_many(keys)
 
     results: list[Prepared | None] = [None] * len(documents)
-    misses = sum(not _valid(cached.get(key)) for key in keys)
-    counter = _Counter(progress, misses) if misses else None  # counts batches while the scan goes on
-    batch: list[int] = []
-    batch_chars = 0
-    texts: dict[int, str] = {}
-    found: dict[int, tuple] = {}
+    missing: list[int] = []
     for i, (doc, key) in enumerate(zip(documents, keys)):
         hit = cached.get(key)
-        if _valid(hit):
-            if hit["r"] and redact:
-                text, redactions = secrets.redact(doc.text)
-            else:
-                text, redactions = doc.text, ()
+        if not _valid(hit):
+            missing.append(i)
+        elif hit["r"] and redact:
+            text, redactions = secrets.redact(doc.text)
             results[i] = Prepared(doc, text, hit["t"], tuple(redactions))
-            continue
-        text, redactions = secrets.redact(doc.text) if redact else (doc.text, [])
-        texts[i], found[i] = text, tuple(redactions)
-        batch.append(i)
-        batch_chars += len(text)
-        if batch_chars >= _BATCH_CHARS:
-            counter.submit(batch, [texts[j] for j in batch])
-            batch, batch_chars = [], 0
-        if progress:
-            progress("scanning", len(texts), misses)
-    if counter is not None:
-        if batch:
-            counter.submit(batch, [texts[j] for j in batch])
-        fresh = {}
-        for i, tokens in counter.results():
-            results[i] = Prepared(documents[i], texts[i], tokens, found[i])
-            fresh[keys[i]] = {"t": tokens, "r": [[r.line, r.kind] for r in found[i]]}
-        cache.put_many(fresh)
+        else:
+            results[i] = Prepared(doc, doc.text, hit["t"], ())
+    if not missing:
+        return results  # type: ignore[return-value]
+
+    from v4cli.context.secrets.batch import PendingRedactions
+    from v4cli.context.tokens import _usable_cpus, get_tokenizer
+
+    texts = [documents[i].text for i in missing]
+    background = redact and sum(map(len, texts)) >= _BACKGROUND_SCAN_CHARS and _usable_cpus() > 1
+    with PendingRedactions(texts, background=background) if redact else nullcontext() as scan:
+        counts = get_tokenizer().count_many(
+            texts, progress=(lambda done: progress("counting tokens", done, len(texts))) if progress else None
+        )
+        redacted = scan.result() if scan else [(text, ()) for text in texts]
+    changed = [k for k, (_, found) in enumerate(redacted) if found]
+    for k, tokens in zip(changed, get_tokenizer().count_many([redacted[k][0] for k in changed])):
+        counts[k] = tokens
+    fresh = {}
+    for k, i in enumerate(missing):
+        text, found = redacted[k]
+        results[i] = Prepared(documents[i], text, counts[k], found)
+        fresh[keys[i]] = {"t": counts[k], "r": [[r.line, r.kind] for r in found]}
+    cache.put_many(fresh)
     return results  # type: ignore[return-value]
 
 
 def _valid(hit: object) -> bool:
     return isinstance(hit, dict) and isinstance(hit.get("t"), int) and isinstance(hit.get("r"), list)
-
-
-class _Counter:
-    """Counts batches of texts on background threads while the main thread keeps scanning for secrets.
-
-    The scan holds the GIL; tiktoken releases it, so the two overlap. The tokenizer itself is built on the
-    first batch's thread, which also overlaps with the scan."""
-
-    def __init__(self, progress: Progress | None, total: int) -> None:
-        from concurrent.futures import ThreadPoolExecutor
-
-        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="v4-count")
-        self._jobs: list = []
-        self._progress = progress
-        self._total = total
-        self._done = 0
-
-    def submit(self, indices: list[int], texts: list[str]) -> None:
-        self._jobs.append((indices, self._pool.submit(_count_batch, texts)))
-
-    def results(self):
-        try:
-            for indices, job in self._jobs:
-                yield from zip(indices, job.result())
-                self._done += len(indices)
-                if self._progress:
-                    self._progress("counting tokens", self._done, self._total)
-        finally:
-            self._pool.shutdown(wait=True, cancel_futures=True)
-
-
-def _count_batch(texts: list[str]) -> list[int]:
-    from v4cli.context.tokens import get_tokenizer
-
-    return get_tokenizer().count_many(texts)  # spreads a large batch over every core itself
 
 
 def count_cached(texts: Sequence[str], cache: Cache) -> list[int]:

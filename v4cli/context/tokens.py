@@ -28,8 +28,8 @@ import os
 import re
 import sys
 import threading
-from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 from typing import NamedTuple
 
@@ -65,20 +65,27 @@ _EXPECTED_PRE_TOKENIZER = {
 # 9-10 are the third Split inside CJK runs (all its other alternatives cannot match there); 11 is their gap.
 # A gap is a run of characters at which no alternative starts: such a character followed by a letter or mark
 # starts alternative 2 (its optional prefix), so the gap stops before it.
+_ALTERNATIVES = (
+    r"""[!"#$%&'()*+,\-./:;<=>?@\[\\\]^_`{|}~][A-Za-z]+""",
+    r"[^\r\n\p{L}\p{P}\p{S}<SEG>]?[\p{L}\p{M}--[<SEG>]]+",
+    r" ?[\p{P}\p{S}--[<SEG>]]+[\r\n]*",
+    r"\s*[\r\n]+",
+    r"\s+(?![^\s<SEG>])",
+    r"\s+",
+    r"(?:[^\s\p{L}\p{M}\p{P}\p{S}<SEG>](?![\p{L}\p{M}--[<SEG>]]))+",
+    r"\p{N}{1,3}",
+    r"[<CJK>--[\p{L}\p{P}\p{S}]]?[<CJK>&&[\p{L}\p{M}]]+",
+    r"[<CJK>&&[\p{P}\p{S}]]+",
+    r"(?:[<CJK>--[\p{L}\p{M}\p{P}\p{S}]](?![<CJK>&&[\p{L}\p{M}]]))+",
+)
+# The same alternatives, arranged for speed. tiktoken's engine (fancy-regex) hands a run of plain alternatives
+# to the fast `regex` crate as one automaton, but walks every alternative in its own backtracking VM once a
+# lookahead (5, 7, 11) is among them: grouping the plain ones that come first counts ~1.5x faster.
+# 8-10 start only with a digit or a CJK character, where 1-7 cannot start, so moving them ahead changes no
+# match (leftmost-first alternation picks the same alternative at every position).
 _PATTERN = "|".join(
-    (
-        r"""[!"#$%&'()*+,\-./:;<=>?@\[\\\]^_`{|}~][A-Za-z]+""",
-        r"[^\r\n\p{L}\p{P}\p{S}<SEG>]?[\p{L}\p{M}--[<SEG>]]+",
-        r" ?[\p{P}\p{S}--[<SEG>]]+[\r\n]*",
-        r"\s*[\r\n]+",
-        r"\s+(?![^\s<SEG>])",
-        r"\s+",
-        r"(?:[^\s\p{L}\p{M}\p{P}\p{S}<SEG>](?![\p{L}\p{M}--[<SEG>]]))+",
-        r"\p{N}{1,3}",
-        r"[<CJK>--[\p{L}\p{P}\p{S}]]?[<CJK>&&[\p{L}\p{M}]]+",
-        r"[<CJK>&&[\p{P}\p{S}]]+",
-        r"(?:[<CJK>--[\p{L}\p{M}\p{P}\p{S}]](?![<CJK>&&[\p{L}\p{M}]]))+",
-    )
+    ("(?:" + "|".join(_ALTERNATIVES[i - 1] for i in (8, 9, 10, 1, 2, 3, 4)) + ")",
+     *(_ALTERNATIVES[i - 1] for i in (5, 6, 7, 11)))
 ).replace("<SEG>", r"\p{N}<CJK>").replace("<CJK>", _CJK_RANGES)
 
 # Bump when the cached form of the vocabulary changes. marshal's format is Python-specific, so each Python
@@ -87,6 +94,7 @@ _CACHE_FORMAT = "v4-tokenizer-1"
 _CACHE_PREFIX = f"tokenizer-py{sys.version_info[0]}{sys.version_info[1]}-"
 # Below this many characters a batch is counted on the calling thread: a pool would cost more than it saves.
 _PARALLEL_MIN_CHARS = 100_000
+_PART_CHARS = 256_000  # a large batch is counted in parts of about this size
 
 
 class Vocabulary(NamedTuple):
@@ -104,16 +112,23 @@ class V4Tokenizer:
         self._encoding = tiktoken.Encoding(
             "deepseek-v4", pat_str=_PATTERN, mergeable_ranks=vocabulary.ranks, special_tokens=vocabulary.specials
         )
+        self._core = self._encoding._core_bpe  # for counting without a list of ids (see count)
         self.special_ids: dict[str, int] = dict(vocabulary.specials)
         self._find_specials = re.compile(vocabulary.special_pattern).findall
+        # Every added token starts with one of these: most texts hold none, and `in` is far cheaper than the regex.
+        self._special_starts = tuple(sorted({token[:2] for token in vocabulary.specials}))
 
     def encode(self, text: str, *, special_tokens: bool = True) -> list[int]:
         """Token ids of `text`; with `special_tokens=False`, added tokens in the text are encoded as plain text."""
-        if special_tokens:
-            found = self._find_specials(text)
-            if found:  # pass only the added tokens present: handing tiktoken all 1,283 costs ~0.3 ms per call
-                return self._encoding.encode(text, allowed_special=set(found), disallowed_special=())
+        found = self._specials_in(text) if special_tokens else None
+        if found:  # pass only the added tokens present: handing tiktoken all 1,283 costs ~0.3 ms per call
+            return self._encoding.encode(text, allowed_special=found, disallowed_special=())
         return self._encoding.encode_ordinary(text)
+
+    def _specials_in(self, text: str) -> set[str]:
+        if any(start in text for start in self._special_starts):
+            return set(self._find_specials(text))
+        return set()
 
     def decode(self, ids: Sequence[int]) -> str:
         """The text of `ids`; bytes that do not form valid UTF-8 become U+FFFD, as in HF."""
@@ -128,22 +143,51 @@ class V4Tokenizer:
             ) from e
 
     def count(self, text: str, *, special_tokens: bool = True) -> int:
-        return len(self.encode(text, special_tokens=special_tokens))
+        """len(encode(text)), without turning every id into a Python int: the ids stay in tiktoken's buffer
+        (4 bytes each), which also keeps the GIL free for other counting threads."""
+        allowed = self._specials_in(text) if special_tokens else set()
+        try:
+            ids = self._core.encode_to_tiktoken_buffer(text, allowed)
+        except UnicodeEncodeError:  # lone surrogates: U+FFFD, as tiktoken's encode does
+            text = text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+            ids = self._core.encode_to_tiktoken_buffer(text, allowed)
+        return memoryview(ids).nbytes // 4
 
-    def count_many(self, texts: Sequence[str], *, special_tokens: bool = True) -> list[int]:
-        """Counts in input order; large batches are spread over all usable cores (tiktoken releases the GIL)."""
+    def count_many(
+        self, texts: Sequence[str], *, special_tokens: bool = True, progress: Callable[[int], None] | None = None
+    ) -> list[int]:
+        """Counts in input order; large batches are spread over all usable cores (tiktoken releases the GIL).
+        `progress(done)` is told how many texts are counted, on the calling thread."""
         texts = list(texts)
         workers = min(_usable_cpus(), len(texts))
         total = sum(map(len, texts))
         if workers < 2 or total < _PARALLEL_MIN_CHARS:
-            return self._count_batch(texts, special_tokens)
-        batches = _contiguous_batches(texts, total, parts=4 * workers)  # several per worker evens out big files
+            counts = self._count_batch(texts, special_tokens)
+        else:
+            counts = self._count_on_threads(texts, total, workers, special_tokens, progress)
+        if progress:
+            progress(len(texts))
+        return counts
+
+    def _count_on_threads(
+        self, texts: list[str], total: int, workers: int, special_tokens: bool, progress: Callable[[int], None] | None
+    ) -> list[int]:
+        # Many small parts, largest first: a big file counted last would keep one core busy while the rest idle.
+        batches = _contiguous_batches(texts, total, parts=max(4 * workers, total // _PART_CHARS))
+        order = sorted(range(len(batches)), key=lambda b: -sum(map(len, batches[b])))
+        counted: list[list[int]] = [[] for _ in batches]
+        done = 0
         with ThreadPoolExecutor(workers, thread_name_prefix="v4-tokens") as pool:
-            counted = pool.map(self._count_batch, batches, [special_tokens] * len(batches))
-            return [n for batch in counted for n in batch]
+            jobs = {pool.submit(self._count_batch, batches[b], special_tokens): b for b in order}
+            for job in as_completed(jobs):
+                counted[jobs[job]] = job.result()
+                done += len(batches[jobs[job]])
+                if progress and done < len(texts):
+                    progress(done)
+        return [n for batch in counted for n in batch]
 
     def _count_batch(self, texts: Sequence[str], special_tokens: bool) -> list[int]:
-        return [len(self.encode(t, special_tokens=special_tokens)) for t in texts]
+        return [self.count(t, special_tokens=special_tokens) for t in texts]
 
     def _is_id(self, i: int) -> bool:
         try:

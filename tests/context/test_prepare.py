@@ -1,0 +1,54 @@
+"""prepare: redacted texts with exact counts, the same whether the secret scan runs here or in a child process."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import write_tree
+from tests.context.secrets_corpus import look_alike_files, true_secret_files
+from v4cli.context import prepare as prepare_module
+from v4cli.context import tokens
+from v4cli.context.cache import Cache
+from v4cli.context.prepare import prepare
+from v4cli.context.secrets import redact
+from v4cli.context.sources import SourceOptions, collect
+
+
+@pytest.fixture
+def documents(tmp_path):
+    files = {f"secret/{i}-{f.name}": f.text for i, f in enumerate(true_secret_files(0))}
+    files |= {f"plain/{i}-{f.name}": f.text for i, f in enumerate(look_alike_files(0))}
+    return collect([str(write_tree(tmp_path / "src", files))], SourceOptions()).documents
+
+
+@pytest.mark.parametrize("background", [False, True])
+def test_texts_are_redacted_and_counted_exactly(monkeypatch, documents, background):
+    monkeypatch.setattr(prepare_module, "_BACKGROUND_SCAN_CHARS", 0 if background else 10**12)
+    monkeypatch.setattr(tokens, "_usable_cpus", lambda: 2)
+    monkeypatch.setattr(tokens, "_PARALLEL_MIN_CHARS", 0)  # counted on threads, in many parts
+    monkeypatch.setattr(tokens, "_PART_CHARS", 2_000)
+    stages = []
+    prepared = prepare(documents, Cache(None), progress=lambda *stage: stages.append(stage))
+    tokenizer = tokens.get_tokenizer()
+    assert [p.doc for p in prepared] == list(documents)
+    for p in prepared:
+        text, found = redact(p.doc.text)
+        assert (p.text, p.redactions) == (text, tuple(found))
+        assert p.tokens == tokenizer.count(text)
+    assert any(p.redactions for p in prepared) and any(not p.redactions for p in prepared)
+    assert len(stages) > 1 and stages[-1] == ("counting tokens", len(documents), len(documents))
+    assert [done for _, done, _ in stages] == sorted(done for _, done, _ in stages)
+
+
+def test_a_second_run_takes_counts_and_redactions_from_the_cache(tmp_path, monkeypatch, documents):
+    cache = Cache(tmp_path / "cache")
+    first = prepare(documents, cache)
+    monkeypatch.setattr(tokens, "get_tokenizer", lambda: pytest.fail("counted again"))
+    again = prepare(documents, cache)
+    assert [(p.text, p.tokens, p.redactions) for p in again] == [(p.text, p.tokens, p.redactions) for p in first]
+
+
+def test_without_redaction_the_texts_are_kept(documents):
+    prepared = prepare(documents, Cache(None), redact=False)
+    assert all(p.text is p.doc.text and p.redactions == () for p in prepared)
+    assert [p.tokens for p in prepared] == tokens.get_tokenizer().count_many([d.text for d in documents])

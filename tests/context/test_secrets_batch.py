@@ -1,0 +1,67 @@
+"""Redacting many texts in a child process gives exactly what `redact` gives, and falls back to it on failure."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.context.secrets_corpus import look_alike_files, true_secret_files
+from v4cli.context.secrets import batch, redact
+
+CORPUS = [f.text for seed in range(2) for f in true_secret_files(seed) + look_alike_files(seed)]
+EXPECTED = [(text, tuple(found)) for text, found in map(redact, CORPUS)]
+
+
+def _no_scan_here(monkeypatch) -> None:
+    def fail(text):
+        raise AssertionError("scanned in this process")
+
+    monkeypatch.setattr(batch, "redact", fail)
+
+
+def test_the_child_scans_and_its_answer_equals_redact(monkeypatch):
+    assert any(found for _, found in EXPECTED) and any(not found for _, found in EXPECTED)
+    _no_scan_here(monkeypatch)  # the child imports its own, untouched module
+    with batch.PendingRedactions(CORPUS, background=True) as scan:
+        assert scan.result() == EXPECTED
+
+
+def test_unchanged_texts_come_back_as_the_same_objects(monkeypatch):
+    _no_scan_here(monkeypatch)
+    with batch.PendingRedactions(CORPUS, background=True) as scan:
+        results = scan.result()
+    assert all(text is original for (text, found), original in zip(results, CORPUS) if not found)
+
+
+def test_without_background_the_texts_are_scanned_here():
+    with batch.PendingRedactions(CORPUS, background=False) as scan:
+        assert scan._child is None
+        assert scan.result() == EXPECTED
+
+
+@pytest.mark.parametrize(
+    "child",
+    [
+        "import sys; sys.exit(3)",  # fails
+        "import sys; sys.stdout.write('not a pickle')",  # answers nonsense
+        "import pickle, sys; sys.stdin.buffer.read(); sys.stdout.buffer.write(pickle.dumps([(10**6, 'x', [])]))",
+        "import pickle, sys; sys.stdout.buffer.write(pickle.dumps([(0, 'x', [('1', 'k')])]))",
+    ],
+)
+def test_a_failed_or_confused_child_means_scanning_here(monkeypatch, child):
+    monkeypatch.setattr(batch, "_CHILD", child)
+    with batch.PendingRedactions(CORPUS, background=True) as scan:
+        assert scan.result() == EXPECTED
+
+
+def test_a_child_that_cannot_start_means_scanning_here(monkeypatch, tmp_path):
+    monkeypatch.setattr(batch.sys, "executable", str(tmp_path / "no-such-python"))
+    with batch.PendingRedactions(CORPUS, background=True) as scan:
+        assert scan.result() == EXPECTED
+
+
+def test_leaving_early_stops_the_child(monkeypatch):
+    monkeypatch.setattr(batch, "_CHILD", "import time; time.sleep(60)")
+    with pytest.raises(KeyboardInterrupt), batch.PendingRedactions(CORPUS, background=True) as scan:
+        child = scan._child
+        raise KeyboardInterrupt
+    assert child.poll() is not None
