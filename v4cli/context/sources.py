@@ -49,7 +49,6 @@ from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-import pathspec
 import xxhash
 
 from v4cli.context.display import display_path
@@ -225,9 +224,12 @@ def _classify(text: str) -> _Argument:
     raise UsageError(f"no such file or directory: {text}", hint="check the path; quote globs so v4 expands them")
 
 
-def _globs(patterns: tuple[str, ...], option: str) -> pathspec.GitIgnoreSpec | None:
+def _globs(patterns: tuple[str, ...], option: str):
+    """The --include/--exclude patterns as one GitIgnoreSpec, or None (pathspec loads only when there are some)."""
     if not patterns:
         return None
+    import pathspec
+
     for pattern in patterns:
         try:
             pathspec.GitIgnoreSpec.from_lines([pattern])
@@ -257,6 +259,8 @@ def _relative(path: bytes, base: bytes) -> str:
 
 
 def _matching(listing: Listing, pattern: str, text: str) -> Listing:
+    import pathspec
+
     spec = pathspec.GitIgnoreSpec.from_lines(["/" + pattern])
     kept = Listing(
         [c for c in listing.candidates if spec.match_file(os.fsdecode(c.rel))],

@@ -37,8 +37,6 @@ import re
 from dataclasses import dataclass
 
 from v4cli.context.secrets._hit import MARKER_PREFIX, Hit
-from v4cli.context.secrets._names import find_named_values
-from v4cli.context.secrets._shapes import WORD_TABLE, find_private_keys, find_tokens
 
 SCANNER_VERSION = "1"
 
@@ -54,6 +52,10 @@ class Redaction:
 
 def redact(text: str) -> tuple[str, list[Redaction]]:
     """Return ``text`` with each secret value replaced by ``[REDACTED:<kind>]``, and the redactions in order."""
+    # the rules compile on first use: a warm run needs only SCANNER_VERSION and Redaction from this package
+    from v4cli.context.secrets._names import find_named_values
+    from v4cli.context.secrets._shapes import WORD_TABLE, find_private_keys, find_tokens
+
     ascii_view = text.encode("ascii", "replace")  # one byte per character: offsets match the text's
     words = bytearray(ascii_view.translate(WORD_TABLE))  # b"a" for [A-Za-z0-9_-], b" " for everything else
     lowered = bytearray(ascii_view.lower())
