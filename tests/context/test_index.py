@@ -42,9 +42,17 @@ def test_entries_match_a_direct_analysis(tmp_path):
             assert entry.outline == outline(p.text, expected)
             assert entry.outline_tokens == get_tokenizer().count(entry.outline) < p.tokens
             assert "class Model3" in entry.outline and "return [self" not in entry.outline
+            assert entry.compact == outline(p.text, expected, compact=True)
+            assert entry.compact_tokens == get_tokenizer().count(entry.compact) < entry.outline_tokens
+            assert "class Model3:" in entry.compact and "Model number" not in entry.compact
     by_path = {p.doc.path: e for p, e in zip(prepared, entries)}
     assert by_path["notes.txt"].outline is None  # no grammar, no outline: such a file is full or a path
     assert by_path["tiny.py"].outline is None  # an outline that saves nothing is not offered
+    assert by_path["notes.txt"].compact is None and by_path["tiny.py"].compact is None
+    # web/app.js has three-line functions: the outline (header and marker) saves nothing, the header lines do
+    app, app_tokens = by_path["web/app.js"], next(p.tokens for p in prepared if p.doc.path == "web/app.js")
+    assert app.outline is None and app.compact is not None and app.compact_tokens < app_tokens * 0.8
+    assert "export function handler14(req, res) {" in app.compact and "res.send" not in app.compact
 
 
 def test_parallel_build_gives_the_same_entries(tmp_path, monkeypatch):

@@ -110,3 +110,74 @@ def test_outline_is_much_smaller_than_real_code():
     assert count(text) < count(source) / 4
     assert "class ArgumentParser(_AttributeHolder, _ActionsContainer):" in text
     assert "def parse_args(self, args=None, namespace=None):" in text
+
+
+def _numbered(text: str) -> dict[int, str]:
+    rows = {}
+    for row in text.splitlines():
+        match = re.match(r"\s*(\d+)│ (.*)$", row)
+        if match:
+            rows[int(match.group(1))] = match.group(2)
+    return rows
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_compact_outline_cites_every_definition_by_line(language):
+    source = SOURCES[language]
+    symbols = analyze(source, language)
+    text = outline(source, symbols, path=f"src/sample.{language}", compact=True)
+    assert f"src/sample.{language} ({language}," in text.splitlines()[0] and "compact outline" in text
+    numbered = _numbered(text)
+    lines = source.split("\n")
+    for number, content in numbered.items():  # numbered rows are source lines, verbatim
+        assert content == lines[number - 1].rstrip(), (number, content)
+    listed = "\n".join(row for row in text.splitlines() if "│" in row and not re.match(r"\s*\d+│", row))
+
+    def check(nodes):
+        for node in nodes:
+            definition = node.definition
+            shown = [n for n in range(definition.start_line, definition.end_line + 1) if n in numbered]
+            assert shown and definition.name in numbered[shown[0]], (definition, text)
+            if definition.kind in ("class", "interface", "enum", "impl", "module", "type"):
+                for child in node.children:  # a method: on its own row, or named with its line under the class
+                    line = child.definition.start_line
+                    pattern = rf"[ ,]{re.escape(child.definition.name)} (\d+)(?:,|$)"
+                    cited = re.findall(pattern, listed, re.MULTILINE)
+                    named = any(line <= int(n) <= child.definition.end_line for n in cited)
+                    assert named or child.definition.name in numbered.get(line, "") or \
+                        any(child.definition.name in numbered.get(n, "") for n in range(line, line + 3)), (child, text)
+                check([c for c in node.children if c.definition.kind in ("class", "interface", "enum", "impl",
+                                                                              "module", "type")])
+
+    check(definition_tree(symbols.definitions))
+    assert get_tokenizer().count(text) < get_tokenizer().count(outline(source, symbols, path="x"))
+
+
+def test_python_compact_outline():
+    source = SOURCES["python"]
+    # the decorator of Item and the property of label are left out: the compact outline cites the defining
+    # line; label and scaled are methods, named under their class with their header lines (25 after @property)
+    assert outline(source, analyze(source, "python"), compact=True) == (
+        ' 5│ T = TypeVar("T")\n'
+        " 6│ MAX_ITEMS = 100\n"
+        " 9│ def _log(message: str) -> None:\n"
+        "15│ class Item(Generic[T]):\n"
+        "  │     # label 25, scaled 29\n"
+        "40│ async def fetch_all(urls: list[str]) -> list[bytes]:\n"
+    )
+
+
+def test_compact_outline_of_a_file_without_definitions_is_none():
+    text = "".join(f"line {i}\n" for i in range(1, 31))
+    assert outline(text, analyze(text, "text"), compact=True) is None
+
+
+def test_compact_outline_is_a_fraction_of_the_outline():
+    source = inspect.getsource(argparse)
+    symbols = analyze(source, "python")
+    count = get_tokenizer().count
+    compact = outline(source, symbols, compact=True)
+    assert count(compact) < count(outline(source, symbols)) / 2
+    assert re.search(r"\d│ class ArgumentParser\(_AttributeHolder, _ActionsContainer\):\n", compact)
+    parse_args = next(d.start_line for d in symbols.definitions if d.name == "parse_args")
+    assert f"parse_args {parse_args}," in compact and "def parse_args" not in compact

@@ -101,23 +101,41 @@ def test_ranked_pack_never_exceeds_the_budget_and_counts_exactly(tmp_path, fmt, 
     assert result.tokens == get_tokenizer().count(result.text) <= budget
     for f in result.files:  # each shown file is rendered once, with the count the manifest gives it
         if f.status in ("full", "outline"):
+            outlined = f.status == "outline"
             opened = formats.file_open(fmt, formats.Shown(f.path, f.language, "x", f.tokens_shown,
-                                                          outline_of=f.tokens if f.status == "outline" else None))
+                                                          outline_of=f.tokens if outlined else None,
+                                                          compact=f.reason == "compact-outline"))
             assert result.text.count(opened.split("\n")[0]) == 1
 
 
 def test_the_question_brings_its_files_in_and_the_rest_become_outlines_or_paths(tmp_path):
     repo = _repo(tmp_path)
     total = _pack(repo, 1_000_000).tokens
-    result = _pack(repo, total // 3, question="How is the retry backoff computed, and is the jitter right?")
+    question = "How is the retry backoff computed, and is the jitter right?"
+    # half: the question's files and some of the eight large modules in full, compact outlines of the others,
+    # and what is left after those raises the first of them to its outline
+    result = _pack(repo, total // 2, question=question)
     status = _status(result)
     assert status["src/retry.py"] == "full"
-    assert set(status.values()) >= {"full", "outline", "omitted"}
     # an outline is a real skeleton of the file: its signatures with line numbers, bodies elided
-    outline = next(f for f in result.files if f.status == "outline")
+    outline = next(f for f in result.files if f.status == "outline" and f.reason == "over-budget")
     block = result.text.split(f'<outline path="{outline.path}"', 1)[1].split("</outline>", 1)[0]
-    assert "class " in block and "def " in block and "│" in block
+    assert "class " in block and "def " in block and "│" in block and '"""' in block
     assert outline.tokens_shown < outline.tokens
+    # a compact outline keeps the definition lines only: the class, and its methods by name and line; it is
+    # much smaller than the outline of a file of the same shape
+    compact = next(f for f in result.files if f.status == "outline" and f.reason == "compact-outline")
+    opened = f'<outline path="{compact.path}" tokens="{compact.tokens_shown}" file_tokens="{compact.tokens}" ' \
+        'compact="true">\n'
+    block = result.text.split(opened, 1)[1].split("</outline>", 1)[0]
+    assert "class " in block and "_step_24 " in block and "def " not in block and '"""' not in block
+    assert compact.tokens_shown * 3 < outline.tokens_shown
+    assert "compact" in result.explain()
+    # a tenth: the question's files in full, compact outlines while they fit, paths for the rest
+    result = _pack(repo, total // 10, question=question)
+    status = _status(result)
+    assert status["src/retry.py"] == "full" and set(status.values()) == {"full", "outline", "omitted"}
+    assert {f.reason for f in result.files if f.status == "outline"} == {"compact-outline"}
     # omitted files are still named: the coverage footer lists the paths, the most relevant first
     footer = result.text.split("<coverage>", 1)[1]
     omitted = [f.path for f in result.files if f.status == "omitted"]
@@ -204,6 +222,9 @@ def test_outline_format_in_markdown_and_plain(tmp_path):
     assert formats.file_open("markdown", shown).startswith("## a.py (outline, 7 of 120 tokens)")
     assert formats.file_open("plain", shown) == "===== a.py (outline, 7 of 120 tokens) =====\n"
     assert formats.render_file("xml", shown).endswith("</outline>\n")
+    compact = formats.Shown("a.py", "python", "1│ def f():\n", 5, outline_of=120, compact=True)
+    assert formats.file_open("markdown", compact).startswith("## a.py (compact outline, 5 of 120 tokens)")
+    assert formats.file_open("xml", compact) == '<outline path="a.py" tokens="5" file_tokens="120" compact="true">\n'
 
 
 def test_cli_question_explain_and_manifest(tmp_path, cache_dir):

@@ -25,6 +25,7 @@ class Shown:
     tokens: int
     truncated_from: int | None = None  # the full count when only a head is shown
     outline_of: int | None = None  # the full count when only an outline is shown
+    compact: bool = False  # the outline is the compact one (definition lines only)
 
 
 def _xml_attr(value: str) -> str:
@@ -42,12 +43,13 @@ def _body(text: str) -> str:
 
 def file_open(fmt: str, f: Shown) -> str:
     if f.outline_of is not None:
-        note = f"outline, {f.tokens} of {f.outline_of}"
+        note = f"{'compact outline' if f.compact else 'outline'}, {f.tokens} of {f.outline_of}"
     else:
         note = f"{f.tokens} of {f.truncated_from}" if f.truncated_from is not None else f"{f.tokens}"
     if fmt == "xml":
         if f.outline_of is not None:
-            return f'<outline path="{_xml_attr(f.path)}" tokens="{f.tokens}" file_tokens="{f.outline_of}">\n'
+            compact = ' compact="true"' if f.compact else ""
+            return f'<outline path="{_xml_attr(f.path)}" tokens="{f.tokens}" file_tokens="{f.outline_of}"{compact}>\n'
         trunc = f' truncated_from="{f.truncated_from}"' if f.truncated_from is not None else ""
         return f'<file path="{_xml_attr(f.path)}" tokens="{f.tokens}"{trunc}>\n'
     if fmt == "markdown":

@@ -1,4 +1,5 @@
-"""What selection needs per file: symbols (definitions, references), an outline with its count, and BM25 term stats.
+"""What selection needs per file: symbols (definitions, references), outlines (full and compact) with their
+counts, and BM25 term stats.
 
 Built only when a context does not fit its budget. Each file's entry is cached by the content digest of what
 will be packed (the redacted text when redaction is on), so a second run on an unchanged repository parses
@@ -18,10 +19,13 @@ from v4cli.context.syntax import FileSymbols
 from v4cli.context.tokens import _usable_cpus as usable_cpus  # stdlib-only at import time
 
 # Bump when outlines or the entry's shape change (syntax.SYNTAX_VERSION covers the symbols themselves).
-INDEX_VERSION = "idx-2"
+INDEX_VERSION = "idx-3"
 _OUTLINE_MAX_SHARE = 0.8  # an outline that saves less than this is not worth showing instead of the file
+# ... and a compact outline that saves less than this against the outline (or the file) is not worth a level
 _PARALLEL_MIN_CHARS = 1_500_000  # below this, starting worker processes costs more than it saves
 _BATCH_CHARS = 400_000
+
+_Built = tuple[FileSymbols, str | None, str | None, Terms]  # what a worker returns per file
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +33,8 @@ class Indexed:
     symbols: FileSymbols
     outline: str | None  # None when the file has no outline shorter than itself
     outline_tokens: int  # 0 without an outline
+    compact: str | None  # the compact outline (definition lines only); None when it is not much smaller
+    compact_tokens: int  # 0 without a compact outline
     terms: Terms  # the question-independent half of BM25 (rank.term_stats)
 
 
@@ -45,15 +51,18 @@ def index_files(prepared: Sequence[Prepared], cache: Cache, *, redact: bool, pro
     missing = [i for i, entry in enumerate(results) if entry is None]
     if missing:
         built = _build([(prepared[i].text, prepared[i].doc.language) for i in missing], progress)
-        outlines = [outline for _, outline, _ in built]
-        counts = _count_outlines(outlines)
+        counts = _count_outlines([outline for _, outline, _, _ in built])
+        compact_counts = _count_outlines([compact for _, _, compact, _ in built])
         fresh = {}
-        for i, (symbols, outline, terms), count in zip(missing, built, counts):
+        for i, (symbols, outline, compact, terms), count, compact_count in zip(missing, built, counts,
+                                                                                compact_counts):
             if outline is not None and count > prepared[i].tokens * _OUTLINE_MAX_SHARE:
                 outline, count = None, 0
-            results[i] = Indexed(symbols, outline, count, terms)
-            fresh[keys[i]] = {"s": syntax.to_json(symbols), "o": outline, "n": count, "w": terms.length,
-                              "v": terms.table}
+            if compact is not None and compact_count > (count or prepared[i].tokens) * _OUTLINE_MAX_SHARE:
+                compact, compact_count = None, 0
+            results[i] = Indexed(symbols, outline, count, compact, compact_count, terms)
+            fresh[keys[i]] = {"s": syntax.to_json(symbols), "o": outline, "n": count, "c": compact,
+                              "cn": compact_count, "w": terms.length, "v": terms.table}
         cache.put_many(fresh)
     return results  # type: ignore[return-value]
 
@@ -63,13 +72,13 @@ def _from_cache(hit: object) -> Indexed | None:
 
     if not isinstance(hit, dict) or not isinstance(hit.get("n"), int) or not isinstance(hit.get("s"), dict):
         return None
-    outline = hit.get("o")
-    if outline is not None and not isinstance(outline, str):
+    outline, compact = hit.get("o"), hit.get("c")
+    if any(text is not None and not isinstance(text, str) for text in (outline, compact)):
         return None
-    if not isinstance(hit.get("w"), int) or not isinstance(hit.get("v"), str):
+    if not all(isinstance(hit.get(key), int) for key in ("cn", "w")) or not isinstance(hit.get("v"), str):
         return None
     try:
-        return Indexed(syntax.from_json(hit["s"]), outline, hit["n"], Terms(hit["w"], hit["v"]))
+        return Indexed(syntax.from_json(hit["s"]), outline, hit["n"], compact, hit["cn"], Terms(hit["w"], hit["v"]))
     except ValueError:
         return None  # another syntax version or a damaged entry: build it again
 
@@ -84,8 +93,9 @@ def _count_outlines(outlines: list[str | None]) -> list[int]:
     return [next(counts) if o is not None else 0 for o in outlines]
 
 
-def _build(items: list[tuple[str, str]], progress: Progress | None) -> list[tuple[FileSymbols, str | None, Terms]]:
-    """(symbols, outline, terms) per (text, language), in parallel processes when the work is large."""
+def _build(items: list[tuple[str, str]], progress: Progress | None) -> list[_Built]:
+    """(symbols, outline, compact outline, terms) per (text, language), in parallel processes when the work is
+    large."""
     total = sum(len(text) for text, _ in items)
     workers = min(usable_cpus(), max(1, total // _PARALLEL_MIN_CHARS))
     if workers < 2:
@@ -103,7 +113,7 @@ def _build(items: list[tuple[str, str]], progress: Progress | None) -> list[tupl
         size += len(item[0])
     # forkserver: the parent may hold tokenizer threads, which fork must not copy
     context = multiprocessing.get_context("forkserver")
-    results: list[tuple[FileSymbols, str | None, Terms]] = []
+    results: list[_Built] = []
     with ProcessPoolExecutor(workers, mp_context=context) as pool:
         for batch in pool.map(_index_batch, batches):
             results.extend(batch)
@@ -112,15 +122,16 @@ def _build(items: list[tuple[str, str]], progress: Progress | None) -> list[tupl
     return results
 
 
-def _index_batch(items: list[tuple[str, str]], progress: Progress | None = None, total: int = 0
-                 ) -> list[tuple[FileSymbols, str | None, Terms]]:
+def _index_batch(items: list[tuple[str, str]], progress: Progress | None = None, total: int = 0) -> list[_Built]:
     from v4cli.context import syntax
     from v4cli.context.outline import outline
 
-    out: list[tuple[FileSymbols, str | None, Terms]] = []
+    out: list[_Built] = []
     for text, language in items:
         symbols = syntax.analyze(text, language)
-        out.append((symbols, outline(text, symbols) if symbols.parsed and text else None, term_stats(text, symbols)))
+        outlined = symbols.parsed and bool(text)
+        out.append((symbols, outline(text, symbols) if outlined else None,
+                    outline(text, symbols, compact=True) if outlined else None, term_stats(text, symbols)))
         if progress and len(out) % 64 == 0:
             progress("indexing", len(out), total)
     return out

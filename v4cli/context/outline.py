@@ -3,6 +3,11 @@
 The outline stays in the file's own language: signatures verbatim from the source (with their line numbers), the
 first line of each docstring, the member lines of classes/structs/enums (fields, enum values), and bodies replaced
 by a marker that says which lines were left out. Function bodies are always elided, nested definitions included.
+
+The compact outline (`compact=True`) is for budgets where even outlines are too big to show many files: each
+top-level definition's header line verbatim with its line number, and under a class one comment listing its
+methods by name and line; no docstrings, fields or markers. About a quarter of the outline (median 7% of a
+Python file of 1k+ tokens, against 28% for the outline), still in the file's language and citable by line.
 """
 
 from __future__ import annotations
@@ -14,16 +19,20 @@ _END_KEYWORD = frozenset({"ruby", "lua"})
 _NO_BRACES = frozenset({"python", "ruby", "lua"})
 _CONTAINERS = frozenset({"class", "interface", "enum", "impl", "module", "type"})
 _MAX_MEMBERS = 24  # member lines shown per class before the rest is summarized
-_PLAIN_HEAD = 10
-_MAX_ONE_LINER = 160  # characters of a one-line definition shown  # lines shown of a file without definitions
+_PLAIN_HEAD = 10  # lines shown of a file without definitions
+_MAX_ONE_LINER = 160  # characters of a one-line definition shown
+_COMPACT_WIDTH = 100  # characters of a header line in a compact outline
 
 
-def outline(text: str, symbols: FileSymbols, *, path: str | None = None) -> str:
-    """The skeleton of `text`; files without definitions show their first lines and the count of the rest."""
+def outline(text: str, symbols: FileSymbols, *, path: str | None = None, compact: bool = False) -> str | None:
+    """The skeleton of `text`; files without definitions show their first lines and the count of the rest.
+    Compact: header lines only; None for a file without definitions (its plain outline, the head, is small)."""
     lines = text.split("\n")
     if lines and lines[-1] == "":
         lines.pop()
     writer = _Writer(symbols.language, len(lines))
+    if compact:
+        return _compact(writer, lines, symbols, path)
     if path is not None:
         writer.note("", f"{path} ({symbols.language}, {len(lines)} lines; outline, bodies elided)")
     tree = definition_tree(symbols.definitions) if symbols.parsed else ()
@@ -37,6 +46,39 @@ def outline(text: str, symbols: FileSymbols, *, path: str | None = None) -> str:
     for node in tree:
         _render(writer, lines, node)
     return writer.text()
+
+
+def _compact(writer: _Writer, lines: list[str], symbols: FileSymbols, path: str | None) -> str | None:
+    tree = definition_tree(symbols.definitions) if symbols.parsed else ()
+    if not tree:
+        return None
+    if path is not None:
+        writer.note("", f"{path} ({symbols.language}, {len(lines)} lines; compact outline: definition lines only)")
+
+    def walk(nodes) -> None:
+        for node in nodes:
+            number = _header_line(lines, node.definition)
+            source = lines[number - 1].rstrip()
+            writer.line(number, source if len(source) <= _COMPACT_WIDTH else source[:_COMPACT_WIDTH] + " …")
+            if node.definition.kind not in _CONTAINERS or node.definition.end_line == number:
+                continue  # what a function nests is its body; a one-line container was shown whole
+            leaves = [child for child in node.children if child.definition.kind not in _CONTAINERS]
+            if leaves:  # members by name and line: a class of forty methods costs a line, not forty
+                listed = ", ".join(f"{child.definition.name} {_header_line(lines, child.definition)}"
+                                   for child in leaves)
+                writer.note(_indent(source) + "    ", listed)
+            walk([child for child in node.children if child.definition.kind in _CONTAINERS])
+
+    walk(tree)
+    return writer.text()
+
+
+def _header_line(lines: list[str], definition) -> int:
+    """The line that names the definition (past its decorators or attributes), else its first line."""
+    for offset, content in enumerate(definition.signature.split("\n")):
+        if definition.name in content and not content.lstrip().startswith(("@", "#[", "[")):
+            return definition.start_line + offset
+    return definition.start_line
 
 
 class _Writer:

@@ -42,7 +42,8 @@ class FileEntry:
     bytes: int
     tokens: int  # of the whole (redacted) text
     status: str  # "full" | "outline" | "truncated" | "omitted"
-    reason: str  # why it is not full: "over-budget", "truncated-to-fit", "excerpts-for-question"; "" when full
+    reason: str  # why it is not full: "over-budget", "compact-outline" (an outline of definition lines only),
+    # "truncated-to-fit", "excerpts-for-question"; "" when full
     tokens_shown: int
     flags: tuple[str, ...]
     redactions: tuple  # of secrets.Redaction
@@ -85,7 +86,7 @@ class PackResult:
         width = max(len(f.path) for f in rows)
         lines = [f"{'tier':<9} {'section':<9} {'shown':>8} {'tokens':>8}  {'path':<{width}}  why"]
         for f in rows:
-            tier = "path" if f.status == "omitted" else f.status
+            tier = "path" if f.status == "omitted" else "compact" if f.reason == "compact-outline" else f.status
             section = f.section if f.status != "omitted" else "-"
             lines.append(f"{tier:<9} {section:<9} {f.tokens_shown:>8,} {f.tokens:>8,}  {f.path:<{width}}  {f.why}")
         return "\n".join(lines) + "\n"
@@ -157,11 +158,11 @@ def pack(
 class _Choice:
     """What one document becomes: its tier, and the section it goes in when ranked."""
 
-    tier: str  # "full" | "outline" | "head" | "path"
+    tier: str  # "full" | "outline" | "compact" | "head" | "path"
     section: str = ""
     why: str = ""
     score: float | None = None
-    prefix_outline: bool = False  # full in the question section, and its outline also in the stable prefix
+    prefix_view: str | None = None  # tier in the question section, and this smaller view in the stable prefix
 
 
 class _Fitter:
@@ -171,9 +172,12 @@ class _Fitter:
         self.redact, self.progress = redact, progress
         self.whole = [formats.Shown(p.doc.path, p.doc.language, p.text, p.tokens) for p in prepared]
         self.costs = _block_tokens(fmt, self.whole, cache)
-        # built on first need, keyed by document index: outlines as shown, their costs, ranking scores
+        # built on first need, keyed by document index: outlines and compact outlines as shown, their costs,
+        # ranking scores
         self.outlines: dict[int, formats.Shown] = {}
         self.outline_costs: dict[int, int] = {}
+        self.compacts: dict[int, formats.Shown] = {}
+        self.compact_costs: dict[int, int] = {}
         self.scores: dict = {}
 
     def fit(self, skipped: Sequence[Skipped], budget: int) -> tuple[list[str], int, list[FileEntry], int | None]:
@@ -215,21 +219,24 @@ class _Fitter:
             choices[stdin] = _Choice("full" if reserve == self.costs[stdin] else "head", "question", "piped input")
             available, frame_free = available - reserve, frame_free - reserve
         ranked = [i for i in range(n) if i != stdin]
-        outline_costs, scores = self._ranking(ranked)
+        outline_costs, compact_costs, scores = self._ranking(ranked)
         from v4cli.context.select import STABLE_SHARE, fill
 
         # the bm25 baseline has no question-independent score: it gets no stable share
         share = STABLE_SHARE if self.selection.ranking == "v4" else 0.0
         placements = fill([self.costs[i] for i in ranked], outline_costs, scores,
                           [self.prepared[i].doc.path for i in ranked], available,
-                          question=bool(self.selection.question), stable_budget=int(share * max(frame_free, 0)))
+                          question=bool(self.selection.question), stable_budget=int(share * max(frame_free, 0)),
+                          compact_costs=compact_costs)
         for i, place, score in zip(ranked, placements, scores):
-            why = _why(score) + ("; its outline is also in the stable prefix" if place.stable_outline else "")
-            choices[i] = _Choice(place.tier, place.section, why, score.total, place.stable_outline)
+            also = {"outline": "outline", "compact": "compact outline"}.get(place.prefix_view or "")
+            why = _why(score) + (f"; its {also} is also in the stable prefix" if also else "")
+            choices[i] = _Choice(place.tier, place.section, why, score.total, place.prefix_view)
         return choices
 
-    def _ranking(self, ranked: list[int]) -> tuple[list[int | None], list]:
-        """Outline costs and scores of the ranked documents; the index and ranking are built once per pack."""
+    def _ranking(self, ranked: list[int]) -> tuple[list[int | None], list[int | None], list]:
+        """Outline costs, compact outline costs and scores of the ranked documents; the index and ranking are
+        built once per pack."""
         if not self.scores:
             from v4cli.context.index import index_files
             from v4cli.context.rank import Candidate, rank
@@ -242,11 +249,19 @@ class _Fitter:
             }
             self.outline_costs = dict(zip(self.outlines, _block_tokens(self.fmt, list(self.outlines.values()),
                                                                        self.cache)))
+            self.compacts = {
+                i: formats.Shown(p.doc.path, p.doc.language, x.compact, x.compact_tokens, outline_of=p.tokens,
+                                 compact=True)
+                for i, p, x in zip(ranked, docs, indexed) if x.compact is not None
+            }
+            self.compact_costs = dict(zip(self.compacts, _block_tokens(self.fmt, list(self.compacts.values()),
+                                                                       self.cache)))
             candidates = [Candidate(p.doc.path, p.text, p.tokens, x.symbols, p.doc.flags, x.terms)
                           for p, x in zip(docs, indexed)]
             scores = rank(candidates, self.selection.question, method=self.selection.ranking)
             self.scores = dict(zip(ranked, scores))
-        return [self.outline_costs.get(i) for i in ranked], [self.scores[i] for i in ranked]
+        return ([self.outline_costs.get(i) for i in ranked], [self.compact_costs.get(i) for i in ranked],
+                [self.scores[i] for i in ranked])
 
     def _arrange(self, choices: list[_Choice], skipped: Sequence[Skipped], available: int, compact: bool
                  ) -> tuple[list[formats.Shown], list[FileEntry], list[str], int, int]:
@@ -259,11 +274,13 @@ class _Fitter:
         for i, choice in enumerate(choices):
             if choice.tier == "full":
                 shown_at[i], used = self.whole[i], used + self.costs[i]
-            elif choice.tier == "outline":
-                shown_at[i], used = self.outlines[i], used + self.outline_costs[i]
-            if choice.prefix_outline:
-                blocks.append((False, self.prepared[i].doc.path, self.outlines[i]))
-                used += self.outline_costs[i]
+            elif choice.tier in ("outline", "compact"):
+                shown_at[i], cost = self._view(i, choice.tier)
+                used += cost
+            if choice.prefix_view:
+                view, cost = self._view(i, choice.prefix_view)
+                blocks.append((False, self.prepared[i].doc.path, view))
+                used += cost
         for i, choice in enumerate(choices):
             if choice.tier == "head":
                 cut = _partial(self.prepared[i], available - used, self.fmt, self.cache, self.selection.question)
@@ -284,7 +301,8 @@ class _Fitter:
                 status, tokens_shown = "truncated", part.tokens
                 truncated.append((doc.path, part.tokens, p.tokens, excerpted[i]))
             elif part.outline_of is not None:
-                status, reason, tokens_shown = "outline", "over-budget", part.tokens
+                reason = "compact-outline" if part.compact else "over-budget"
+                status, tokens_shown = "outline", part.tokens
             else:
                 status, reason, tokens_shown = "full", "", p.tokens
             if part is not None:
@@ -302,6 +320,12 @@ class _Fitter:
         blocks.sort(key=lambda block: block[:2])  # the stable section first; path order within each, like sources
         n_stable = sum(not in_question for in_question, _, _ in blocks)
         return [block for _, _, block in blocks], entries, coverage, used, n_stable
+
+    def _view(self, i: int, tier: str) -> tuple[formats.Shown, int]:
+        """Document i's outline or compact outline as shown, with the cost of its block."""
+        if tier == "compact":
+            return self.compacts[i], self.compact_costs[i]
+        return self.outlines[i], self.outline_costs[i]
 
 
 
