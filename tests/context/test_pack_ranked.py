@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from tests.conftest import make_git_repo, run_v4
 from v4cli.context import formats
@@ -243,3 +245,20 @@ def test_cli_question_explain_and_manifest(tmp_path, cache_dir):
     assert entry["status"] == "full" and entry["section"] in ("stable", "question") and entry["score"] > 0
     bad = run_v4("pack", str(repo), "-b", budget, "--ranking", "magic")
     assert bad.returncode == 2 and b"unknown ranking" in bad.stderr
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(fraction=st.floats(min_value=0.02, max_value=0.98), fmt=st.sampled_from(["xml", "markdown", "plain"]),
+       asked=st.booleans())
+def test_any_budget_fits_exactly_without_giving_up(tmp_path, fraction, fmt, asked):
+    """The selection is not monotone in its room, so the coverage report's size is learnt round by round;
+    whatever the budget, a context comes out, within it, exactly counted."""
+    repo = tmp_path / "shop"
+    if not repo.exists():
+        _repo(tmp_path)
+    cache = Cache(tmp_path / "cache")
+    total = _pack(repo, 1_000_000, fmt=fmt, cache=cache).tokens
+    budget = max(200, int(total * fraction))
+    result = _pack(repo, budget, "How is the retry backoff computed?" if asked else None, fmt=fmt, cache=cache)
+    assert result.tokens == get_tokenizer().count(result.text) <= budget
+    cache.close()

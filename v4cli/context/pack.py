@@ -188,7 +188,9 @@ class _Fitter:
         footer = bare_tail_tokens  # the coverage report grows with what is left out: learn its size round by round
         compact = False  # when the full report cannot fit, it shrinks to one line per reason
         frame_free = budget - head_tokens - bare_tail_tokens  # what the question-independent shares are cut from
-        for _ in range(_MAX_FIT_ROUNDS):
+        for round_ in range(_MAX_FIT_ROUNDS):
+            if round_ == _MAX_FIT_ROUNDS - 1:
+                compact = True  # last round: the one-line-per-reason report is no bigger than any footer learnt
             available = budget - head_tokens - footer
             if available < 0 and not compact:
                 compact, footer, available = True, bare_tail_tokens, frame_free
@@ -201,7 +203,9 @@ class _Fitter:
                 in_question = n_stable < len(shown)
                 prefix_chars = sum(map(len, parts[: 1 + 3 * n_stable])) if in_question else None
                 return parts, tokens, entries, prefix_chars
-            footer = max(footer + 1, tail_tokens)  # chosen under too small a footer: choose again
+            # chosen under too small a footer: choose again with room for at least the overflow (the selection
+            # is not monotone in the room it gets, so the report's size is learnt, not solved for)
+            footer = max(footer + tokens - budget, tail_tokens)
         raise UsageError(f"could not fit the context into {budget} tokens", hint="raise --budget or exclude files")
 
     def _choose(self, available: int, frame_free: int) -> list[_Choice]:
