@@ -55,17 +55,17 @@ def test_the_prefix_is_byte_identical_for_different_questions(tmp_path, cache_di
 
 
 def test_a_repository_over_budget_is_ranked_for_the_question_and_keeps_a_shared_prefix(tmp_path, cache_dir, server):
-    filler = "".join(f"def step_{i}(value):\n    return value * {i} + sum(range({i}))\n\n\n" for i in range(60))
-    files = {**REPO, **{f"app/module_{name}.py": filler for name in ("billing", "catalog", "orders", "users")}}
+    filler = "".join(f"def step_{i}(value):\n    return value * {i} + sum(range({i}))\n\n\n" for i in range(150))
+    files = {**REPO, **{f"app/module_{n}.py": filler.replace("step_", f"step{n}_") for n in range(20)}}
     repo = make_git_repo(tmp_path / "repo", files)
-    questions = ("Where is the retry policy and its backoff cap?", "What does step_7 compute in billing?")
-    for question in questions:
-        proc = ask(server, str(repo), question, "--budget", "2500")
+    questions = ("Where is the retry policy and its backoff cap?", "What does step7_3 compute?")
+    for question in questions:  # 40k tokens of budget: the question-independent prefix gets its whole share
+        proc = ask(server, str(repo), question, "--budget", "40000")
         assert proc.returncode == 0, proc.stderr
     first, second = (r.body["messages"] for r in server.chat_requests)
     # the question-independent part of the context goes before the acknowledgement, identical for both questions
     assert first[:3] == second[:3]
-    assert first[1]["content"].startswith("<context>\n")
+    assert first[1]["content"].startswith("<context>\n") and first[1]["content"].count("<file path=") >= 3
     # the files chosen for each question travel with it, in the last message, followed by the question
     assert first[-1]["content"].endswith(questions[0]) and second[-1]["content"].endswith(questions[1])
     assert '<file path="app/retry.py"' in first[1]["content"] + first[-1]["content"]

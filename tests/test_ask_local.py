@@ -20,21 +20,3 @@ def test_ask_answers_offline_with_the_demo_model_and_reuses_the_context(cache_di
     hit_tokens, miss_tokens = (int(g.replace(",", "")) for g in hit.groups())
     assert hit_tokens > 0 and miss_tokens < hit_tokens  # the context came from the saved KV state
 
-
-def test_a_ranked_context_still_reuses_its_question_independent_part(tmp_path, cache_dir):
-    from tests.conftest import make_git_repo
-
-    example = ROOT / "examples" / "retry-demo"
-    files = {str(p.relative_to(example)): p.read_text() for p in example.rglob("*") if p.is_file()}
-    filler = "".join(f"def report_{i}(rows):\n    return sorted(rows)[: {i} + 1]\n\n\n" for i in range(120))
-    files.update({f"reports/report_{name}.py": filler for name in ("daily", "weekly", "monthly")})
-    repo = str(make_git_repo(tmp_path / "repo", files))
-    args = ("--max-output", "8", "--budget", "2500")
-    first = run_v4("ask", repo, *args, "Where is the retry policy decided?", timeout=600)
-    assert first.returncode == 0, first.stderr
-    second = run_v4("ask", repo, *args, "What does report_7 return?", timeout=600)
-    assert second.returncode == 0, second.stderr
-    hit = re.search(r"hit ([\d,]+) / miss ([\d,]+)", second.stderr.decode())
-    assert hit, second.stderr
-    hit_tokens = int(hit.group(1).replace(",", ""))
-    assert hit_tokens > 500, second.stderr  # instructions and the stable part of the context came from the saved KV state
