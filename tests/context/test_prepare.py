@@ -24,7 +24,7 @@ def documents(tmp_path):
 @pytest.mark.parametrize("background", [False, True])
 def test_texts_are_redacted_and_counted_exactly(monkeypatch, documents, background):
     monkeypatch.setattr(prepare_module, "_BACKGROUND_SCAN_CHARS", 0 if background else 10**12)
-    monkeypatch.setattr(tokens, "_usable_cpus", lambda: 2)
+    monkeypatch.setattr(tokens, "usable_cpus", lambda: 2)
     monkeypatch.setattr(tokens, "_PARALLEL_MIN_CHARS", 0)  # counted on threads, in many parts
     monkeypatch.setattr(tokens, "_PART_CHARS", 2_000)
     stages = []

@@ -30,7 +30,7 @@ def excerpt(text: str, symbols: FileSymbols, question: str, room: int, count: Ca
     if not terms or room < size:
         return None
     chunks = chunk(text, symbols, size, count)
-    scores = bm25([Candidate(f"{i}", c.text, 0, None, ()) for i, c in enumerate(chunks)], terms)
+    scores = bm25([Candidate("", c.text, 0, None, ()) for c in chunks], terms)  # no path: it would match digits
     if len(chunks) < 2 or not scores.max() > 0:
         return None
     costs = [count(c.text) + _MARKER_TOKENS for c in chunks]

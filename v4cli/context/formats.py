@@ -109,7 +109,8 @@ def coverage_lines(
     """What the reader of the context should know is missing or altered.
 
     left_out: (reason, path, detail), listed in the order given; redactions: (path, line, kind);
-    truncated: (path, shown, total, excerpted: chosen for the question rather than the head); outlined: how many of the included files are shown as outlines.
+    truncated: (path, shown, total, excerpted: chosen for the question rather than the head);
+    outlined: how many of the included files are shown as outlines.
     compact: one line per reason with a count, for budgets too small to list paths.
     """
     lines: list[str] = []

@@ -16,7 +16,7 @@ from v4cli.context.cache import Cache
 from v4cli.context.prepare import COUNT_VERSION, Prepared, Progress
 from v4cli.context.rank import TERMS_VERSION, Terms, term_stats
 from v4cli.context.syntax import FileSymbols
-from v4cli.context.tokens import _usable_cpus as usable_cpus  # stdlib-only at import time
+from v4cli.context.tokens import usable_cpus  # stdlib-only at import time
 
 # Bump when outlines or the entry's shape change (syntax.SYNTAX_VERSION covers the symbols themselves).
 INDEX_VERSION = "idx-3"
@@ -51,8 +51,8 @@ def index_files(prepared: Sequence[Prepared], cache: Cache, *, redact: bool, pro
     missing = [i for i, entry in enumerate(results) if entry is None]
     if missing:
         built = _build([(prepared[i].text, prepared[i].doc.language) for i in missing], progress)
-        counts = _count_outlines([outline for _, outline, _, _ in built])
-        compact_counts = _count_outlines([compact for _, _, compact, _ in built])
+        both = _count_outlines([text for _, outline, compact, _ in built for text in (outline, compact)])
+        counts, compact_counts = both[0::2], both[1::2]
         fresh = {}
         for i, (symbols, outline, compact, terms), count, compact_count in zip(missing, built, counts,
                                                                                 compact_counts):

@@ -17,10 +17,9 @@ from dataclasses import dataclass, field
 from v4cli.context import formats
 from v4cli.context.cache import Cache
 from v4cli.context.prepare import Prepared, Progress, count_cached, prepare
-from v4cli.context.sources import Collection, Skipped
+from v4cli.context.sources import STDIN_PATH, Collection, Skipped
 from v4cli.errors import UsageError
 
-STDIN_NAME = "<stdin>"
 RANKINGS = ("v4", "bm25")
 _MAX_FIT_ROUNDS = 12
 
@@ -172,13 +171,11 @@ class _Fitter:
         self.redact, self.progress = redact, progress
         self.whole = [formats.Shown(p.doc.path, p.doc.language, p.text, p.tokens) for p in prepared]
         self.costs = _block_tokens(fmt, self.whole, cache)
-        # built on first need, keyed by document index: outlines and compact outlines as shown, their costs,
-        # ranking scores
-        self.outlines: dict[int, formats.Shown] = {}
-        self.outline_costs: dict[int, int] = {}
-        self.compacts: dict[int, formats.Shown] = {}
-        self.compact_costs: dict[int, int] = {}
+        # built on first need, keyed by document index: each smaller view ("outline", "compact") as shown with
+        # the cost of its block, and the ranking's scores
+        self.views: dict[str, dict[int, tuple[formats.Shown, int]]] = {"outline": {}, "compact": {}}
         self.scores: dict = {}
+        self.parsed: dict = {}  # document index -> syntax.FileSymbols, for excerpts
 
     def fit(self, skipped: Sequence[Skipped], budget: int) -> tuple[list[str], int, list[FileEntry], int | None]:
         fmt, cache = self.fmt, self.cache
@@ -217,7 +214,7 @@ class _Fitter:
         if n == 1:
             return [_Choice("head")]  # a single long log or contract is better read in part than not at all
         choices = [_Choice("path") for _ in range(n)]
-        stdin = next((i for i, p in enumerate(self.prepared) if p.doc.path == STDIN_NAME), None)
+        stdin = next((i for i, p in enumerate(self.prepared) if p.doc.path == STDIN_PATH), None)
         if stdin is not None:  # what the user piped in is served first: whole if it takes at most half, else its head
             reserve = min(self.costs[stdin], frame_free // 2)
             choices[stdin] = _Choice("full" if reserve == self.costs[stdin] else "head", "question", "piped input")
@@ -247,25 +244,20 @@ class _Fitter:
 
             docs = [self.prepared[i] for i in ranked]
             indexed = index_files(docs, self.cache, redact=self.redact, progress=self.progress)
-            self.outlines = {
-                i: formats.Shown(p.doc.path, p.doc.language, x.outline, x.outline_tokens, outline_of=p.tokens)
-                for i, p, x in zip(ranked, docs, indexed) if x.outline is not None
-            }
-            self.outline_costs = dict(zip(self.outlines, _block_tokens(self.fmt, list(self.outlines.values()),
-                                                                       self.cache)))
-            self.compacts = {
-                i: formats.Shown(p.doc.path, p.doc.language, x.compact, x.compact_tokens, outline_of=p.tokens,
-                                 compact=True)
-                for i, p, x in zip(ranked, docs, indexed) if x.compact is not None
-            }
-            self.compact_costs = dict(zip(self.compacts, _block_tokens(self.fmt, list(self.compacts.values()),
-                                                                       self.cache)))
+            shown = [(i, formats.Shown(p.doc.path, p.doc.language, text, tokens, outline_of=p.tokens, compact=compact))
+                     for i, p, x in zip(ranked, docs, indexed)
+                     for compact, text, tokens in ((False, x.outline, x.outline_tokens),
+                                                   (True, x.compact, x.compact_tokens)) if text is not None]
+            costs = _block_tokens(self.fmt, [view for _, view in shown], self.cache)  # one pass for both kinds
+            for (i, view), cost in zip(shown, costs):
+                self.views["compact" if view.compact else "outline"][i] = (view, cost)
             candidates = [Candidate(p.doc.path, p.text, p.tokens, x.symbols, p.doc.flags, x.terms)
                           for p, x in zip(docs, indexed)]
             scores = rank(candidates, self.selection.question, method=self.selection.ranking)
             self.scores = dict(zip(ranked, scores))
-        return ([self.outline_costs.get(i) for i in ranked], [self.compact_costs.get(i) for i in ranked],
-                [self.scores[i] for i in ranked])
+        outline_costs, compact_costs = ([kind[i][1] if i in kind else None for i in ranked]
+                                        for kind in (self.views["outline"], self.views["compact"]))
+        return outline_costs, compact_costs, [self.scores[i] for i in ranked]
 
     def _arrange(self, choices: list[_Choice], skipped: Sequence[Skipped], available: int, compact: bool
                  ) -> tuple[list[formats.Shown], list[FileEntry], list[str], int, int]:
@@ -287,7 +279,7 @@ class _Fitter:
                 used += cost
         for i, choice in enumerate(choices):
             if choice.tier == "head":
-                cut = _partial(self.prepared[i], available - used, self.fmt, self.cache, self.selection.question)
+                cut = self._partial(i, available - used)
                 if cut is not None:
                     shown_at[i], extra, excerpted[i] = cut
                     used += extra
@@ -325,12 +317,43 @@ class _Fitter:
         n_stable = sum(not in_question for in_question, _, _ in blocks)
         return [block for _, _, block in blocks], entries, coverage, used, n_stable
 
+    def _partial(self, i: int, room: int) -> tuple[formats.Shown, int, bool] | None:
+        """Part of a document that does not fit: excerpts chosen for the question, else its head; with the cost
+        of its rendering and whether it is excerpts."""
+        p, question = self.prepared[i], self.selection.question
+        if question:
+            if i not in self.parsed:  # once per pack: fitting may take several rounds
+                from v4cli.context import syntax
+
+                self.parsed[i] = syntax.analyze(p.text, p.doc.language)
+            cut = _excerpts(p, self.parsed[i], room, self.fmt, self.cache, question)
+            if cut is not None:
+                return (*cut, True)
+        cut = _head(p, room, self.fmt, self.cache)
+        return None if cut is None else (*cut, False)
+
     def _view(self, i: int, tier: str) -> tuple[formats.Shown, int]:
         """Document i's outline or compact outline as shown, with the cost of its block."""
-        if tier == "compact":
-            return self.compacts[i], self.compact_costs[i]
-        return self.outlines[i], self.outline_costs[i]
+        return self.views[tier][i]
 
+
+def _excerpts(p: Prepared, symbols, room: int, fmt: str, cache: Cache, question: str
+              ) -> tuple[formats.Shown, int] | None:
+    from v4cli.context.excerpt import excerpt
+    from v4cli.context.tokens import get_tokenizer
+
+    count = get_tokenizer().count
+    keep = room
+    for _ in range(_MAX_FIT_ROUNDS):
+        text = excerpt(p.text, symbols, question, keep, count)
+        if text is None:
+            return None
+        part = formats.Shown(p.doc.path, p.doc.language, text, count(text), truncated_from=p.tokens)
+        (cost,) = count_cached([formats.render_file(fmt, part)], cache)
+        if cost <= room:
+            return part, cost
+        keep -= cost - room
+    return None
 
 
 def _why(score) -> str:
@@ -354,38 +377,6 @@ def _block_tokens(fmt: str, shown: Sequence[formats.Shown], cache: Cache) -> lis
     unsafe = [i for i, ok in enumerate(safe) if not ok]
     rendered = dict(zip(unsafe, count_cached([formats.render_file(fmt, shown[i]) for i in unsafe], cache)))
     return [opens[i] + s.tokens + closes[i] if safe[i] else rendered[i] for i, s in enumerate(shown)]
-
-
-def _partial(p: Prepared, room: int, fmt: str, cache: Cache, question: str | None
-             ) -> tuple[formats.Shown, int, bool] | None:
-    """Part of a document that does not fit: excerpts chosen for the question, else its head; with the cost of
-    its rendering and whether it is excerpts."""
-    if question:
-        cut = _excerpts(p, room, fmt, cache, question)
-        if cut is not None:
-            return (*cut, True)
-    cut = _head(p, room, fmt, cache)
-    return None if cut is None else (*cut, False)
-
-
-def _excerpts(p: Prepared, room: int, fmt: str, cache: Cache, question: str) -> tuple[formats.Shown, int] | None:
-    from v4cli.context import syntax
-    from v4cli.context.excerpt import excerpt
-    from v4cli.context.tokens import get_tokenizer
-
-    count = get_tokenizer().count
-    symbols = syntax.analyze(p.text, p.doc.language)
-    keep = room
-    for _ in range(_MAX_FIT_ROUNDS):
-        text = excerpt(p.text, symbols, question, keep, count)
-        if text is None:
-            return None
-        part = formats.Shown(p.doc.path, p.doc.language, text, count(text), truncated_from=p.tokens)
-        (cost,) = count_cached([formats.render_file(fmt, part)], cache)
-        if cost <= room:
-            return part, cost
-        keep -= cost - room
-    return None
 
 
 def _head(p: Prepared, room: int, fmt: str, cache: Cache) -> tuple[formats.Shown, int] | None:

@@ -62,10 +62,10 @@ def prepare(
         return results  # type: ignore[return-value]
 
     from v4cli.context.secrets.batch import PendingRedactions
-    from v4cli.context.tokens import _usable_cpus, get_tokenizer
+    from v4cli.context.tokens import get_tokenizer, usable_cpus
 
     texts = [documents[i].text for i in missing]
-    background = redact and sum(map(len, texts)) >= _BACKGROUND_SCAN_CHARS and _usable_cpus() > 1
+    background = redact and sum(map(len, texts)) >= _BACKGROUND_SCAN_CHARS and usable_cpus() > 1
     with PendingRedactions(texts, background=background) if redact else nullcontext() as scan:
         counts = get_tokenizer().count_many(
             texts, progress=(lambda done: progress("counting tokens", done, len(texts))) if progress else None

@@ -159,7 +159,7 @@ class V4Tokenizer:
         """Counts in input order; large batches are spread over all usable cores (tiktoken releases the GIL).
         `progress(done)` is told how many texts are counted, on the calling thread."""
         texts = list(texts)
-        workers = min(_usable_cpus(), len(texts))
+        workers = min(usable_cpus(), len(texts))
         total = sum(map(len, texts))
         if workers < 2 or total < _PARALLEL_MIN_CHARS:
             counts = self._count_batch(texts, special_tokens)
@@ -379,7 +379,7 @@ def _contiguous_batches(texts: list[str], total: int, parts: int) -> list[list[s
     return batches
 
 
-def _usable_cpus() -> int:
+def usable_cpus() -> int:
     if hasattr(os, "sched_getaffinity"):
         return len(os.sched_getaffinity(0)) or 1
     return os.cpu_count() or 1
