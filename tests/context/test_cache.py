@@ -10,7 +10,9 @@ from v4cli.context.cache import Cache
 
 def test_round_trip_and_missing_keys(tmp_path):
     cache = Cache(tmp_path)
+    assert cache.is_empty()
     cache.put_many({"a": {"t": 1, "r": []}, "b": 2})
+    assert not cache.is_empty()
     assert cache.get_many(["a", "b", "c"]) == {"a": {"t": 1, "r": []}, "b": 2}
     cache.close()
     assert Cache(tmp_path).get_many(["b"]) == {"b": 2}
@@ -20,6 +22,7 @@ def test_disabled_cache_remembers_nothing():
     cache = Cache(None)
     cache.put_many({"a": 1})
     assert cache.get_many(["a"]) == {}
+    assert cache.is_empty()
 
 
 def test_corrupt_file_is_rebuilt(tmp_path):

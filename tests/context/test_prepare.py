@@ -26,7 +26,7 @@ def test_texts_are_redacted_and_counted_exactly(monkeypatch, documents, backgrou
     monkeypatch.setattr(prepare_module, "_BACKGROUND_SCAN_CHARS", 0 if background else 10**12)
     monkeypatch.setattr(tokens, "usable_cpus", lambda: 2)
     monkeypatch.setattr(tokens, "_PARALLEL_MIN_CHARS", 0)  # counted on threads, in many parts
-    monkeypatch.setattr(tokens, "_PART_CHARS", 2_000)
+    monkeypatch.setattr(tokens, "PART_CHARS", 2_000)
     stages = []
     prepared = prepare(documents, Cache(None), progress=lambda *stage: stages.append(stage))
     tokenizer = tokens.get_tokenizer()
@@ -52,3 +52,25 @@ def test_without_redaction_the_texts_are_kept(documents):
     prepared = prepare(documents, Cache(None), redact=False)
     assert all(p.text is p.doc.text and p.redactions == () for p in prepared)
     assert [p.tokens for p in prepared] == tokens.get_tokenizer().count_many([d.text for d in documents])
+
+
+def test_documents_added_batch_by_batch_are_prepared_as_all_at_once(tmp_path, monkeypatch, documents):
+    """The streaming form: batches of any size, half the documents already cached, the secret scan moving to a
+    child process partway (once enough is missing), counting on threads; any order asked for at the end."""
+    monkeypatch.setattr(prepare_module, "_BACKGROUND_SCAN_CHARS", sum(len(d.text) for d in documents) // 3)
+    monkeypatch.setattr(tokens, "usable_cpus", lambda: 2)
+    monkeypatch.setattr(tokens, "PART_CHARS", 2_000)
+    expected = prepare(documents, Cache(None))
+    cache = Cache(tmp_path / "cache")
+    prepare(documents[::2], cache)
+    stages = []
+    with prepare_module.Preparation(cache, progress=lambda *stage: stages.append(stage),
+                                    expected=len(documents) + 4) as preparation:
+        for start in range(0, len(documents), 7):
+            preparation.add(documents[start : start + 7], skipped=1 if start < 28 else 0)
+        assert preparation._scan is not None and preparation._scan._child is not None
+        assert len(preparation._jobs) > 1
+        result = preparation.result(documents[::-1])
+    assert result == expected[::-1]
+    assert stages[-1] == ("counting tokens", len(documents) + 4, len(documents) + 4)
+    assert [done for _, done, _ in stages] == sorted(done for _, done, _ in stages)

@@ -65,3 +65,12 @@ def test_leaving_early_stops_the_child(monkeypatch):
         child = scan._child
         raise KeyboardInterrupt
     assert child.poll() is not None
+
+
+def test_texts_added_while_the_child_scans_are_all_answered_in_order(monkeypatch):
+    _no_scan_here(monkeypatch)
+    with batch.PendingRedactions(CORPUS[:3], background=True) as scan:
+        for start in range(3, len(CORPUS), 5):
+            scan.add(CORPUS[start : start + 5])
+        scan.add([])
+        assert scan.result() == EXPECTED

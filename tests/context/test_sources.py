@@ -495,3 +495,29 @@ def test_a_hundred_thousand_files(tmp_path, monkeypatch):
     init_repo(root)
     listing = list_tree(bytes(root), WalkOptions())  # git's enumeration; reading is the same as above
     assert len(listing.candidates) == 100_000 and listing.omissions == []
+
+
+def test_batches_are_reported_as_read_each_document_once(tmp_path, monkeypatch):
+    """read_plan's on_batch sees every document exactly once, in listing order, and counts the candidates that
+    reading skipped (binary, too large) instead; plan-level skips are not reported again."""
+    from v4cli.context import sources
+
+    monkeypatch.setattr(sources, "_BATCH", 5)
+    files = {f"src/m{i:02}.py": f"x = {i}\n" for i in range(40)}
+    files |= {"src/blob.dat": "a\0b", "src/big.txt": "y" * 5000, "node_modules/dep.js": "z"}
+    write(tmp_path, files)
+    monkeypatch.chdir(tmp_path)
+    options = SourceOptions(max_file_bytes=1000)
+    plan = sources.plan_sources(["."], options)
+    seen, skipped = [], []
+
+    def on_batch(documents, n_skipped):
+        seen.extend(documents)
+        skipped.append(n_skipped)
+
+    collection = sources.read_plan(plan, options, b"piped\n", on_batch=on_batch)
+    listed = [shown for shown, _ in plan.to_read]
+    assert [d.path for d in seen] == [p for p in listed if p not in ("src/blob.dat", "src/big.txt")] + [STDIN_PATH]
+    assert sorted(seen, key=lambda d: d.path) == collection.documents
+    assert len(skipped) > 3 and sum(skipped) == 2  # the NUL file and the large one; node_modules was never read
+    assert {s.path for s in collection.skipped} >= {"src/blob.dat", "src/big.txt"}

@@ -221,6 +221,26 @@ def test_count_many_equals_per_text_counts_in_order(tok):
     assert tok.count_many([]) == []
 
 
+@FUZZ
+@given(texts=st.lists(st.one_of(mixtures, st.text(alphabet=st.characters(codec="utf-8"), max_size=60)), max_size=8))
+def test_fuzz_texts_counted_together_count_as_each_alone(tok, hf, texts):
+    """count_batch encodes texts joined by an added token in one call: each must still count as the reference
+    counts it alone."""
+    assert tok.count_batch(texts) == [len(ids) for ids in reference(hf, texts)]
+
+
+def test_joined_counting_edges(tok):
+    """Texts that end in part of an added token (the separator's own prefix among them), empty texts, texts
+    holding added tokens or lone surrogates: each counts as alone, whatever its neighbours."""
+    separator = tok._separator
+    edges = ["", "x", "<", "<｜", "<|", separator[:-1], "a" + separator[:-1], "</think", "｜DSML", ":", separator[-1:],
+             "tail " + separator, "<think>y", "z\ud800", "  \n", "\n\n"]
+    texts = [a + b for a in edges for b in edges]
+    random.Random(5).shuffle(texts)
+    assert tok.count_batch(texts) == [tok.count(t) for t in texts]
+    assert tok.count_batch([t for t in texts if "\ud800" not in t]) == [tok.count(t) for t in texts if "\ud800" not in t]
+
+
 def test_lone_surrogates_count_as_replacement_characters(tok):
     assert tok.encode("a\ud800b") == tok.encode("a\ufffdb")
     for special_tokens in (True, False):

@@ -53,6 +53,15 @@ class Cache:
             return found  # a damaged row or a locked database costs a recomputation, nothing more
         return found
 
+    def is_empty(self) -> bool:
+        """Whether nothing is stored (a new cache, or a disabled one): then every count is still to compute."""
+        if self._db is None:
+            return True
+        try:
+            return self._db.execute("SELECT 1 FROM entries LIMIT 1").fetchone() is None
+        except sqlite3.Error:
+            return False
+
     def put_many(self, items: Mapping[str, object]) -> None:
         if self._db is None or not items:
             return

@@ -24,7 +24,8 @@ BINARY_EXTENSIONS = frozenset(
     ttf otf woff woff2 eot fon pfb
     mp3 mp4 m4a m4v aac wav flac ogg oga ogv opus wma wmv avi mov mkv webm flv mpg mpeg 3gp mid midi
     pdf doc docx xls xlsx ppt pptx odt ods odp rtf epub mobi pages numbers key
-    sqlite sqlite3 db mdb accdb parquet feather arrow avro orc npy npz pkl pickle joblib h5 hdf5 nc mat
+    sqlite sqlite3 db mdb accdb parquet feather arrow avro orc npy npz pkl pickle joblib h5 hdf5 nc mat mmdb
+    mo gmo shp shx dbf
     onnx pt pth ckpt safetensors gguf ggml tflite pb mlmodel caffemodel
     blend fbx glb 3ds max stl dwg
     swf fla sketch fig ai eps indd

@@ -130,7 +130,9 @@ def pack(
     cache: Cache | None = None,
     progress: Progress | None = None,
     selection: Selection = Selection(),
+    prepared: Sequence[Prepared] | None = None,
 ) -> PackResult:
+    """The context of `collection` within `budget`; `prepared` (its documents, prepared) when already known."""
     if fmt not in formats.FORMATS:
         raise UsageError(f"unknown format {fmt!r}", hint=f"choose one of: {', '.join(formats.FORMATS)}")
     if selection.ranking not in RANKINGS:
@@ -139,7 +141,8 @@ def pack(
         raise UsageError(f"budget must be a positive number of tokens, got {budget}")
     cache = cache or Cache(None)
     render_fmt = "xml" if fmt == "json" else fmt
-    prepared = prepare(collection.documents, cache, redact=redact, progress=progress)
+    if prepared is None:
+        prepared = prepare(collection.documents, cache, redact=redact, progress=progress)
     fitter = _Fitter(prepared, render_fmt, cache, selection, redact, progress)
     parts, tokens, entries, prefix_chars = fitter.fit(collection.skipped, budget)
     return PackResult(

@@ -7,11 +7,16 @@ only files whose cached entry says they hold secrets are scanned again to rebuil
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from contextlib import nullcontext
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from v4cli.context.cache import Cache
 from v4cli.context.sources import Document
+
+if TYPE_CHECKING:
+    from concurrent.futures import Future, ThreadPoolExecutor
+
+    from v4cli.context.secrets.batch import PendingRedactions
 
 # Bump when the meaning of a cached count changes (tokenizer or counting rules).
 COUNT_VERSION = "dsv4-1"
@@ -36,51 +41,152 @@ def prepare(
     redact: bool = True,
     progress: Progress | None = None,
 ) -> list[Prepared]:
-    """Prepared documents in the input order.
+    """Prepared documents in the input order."""
+    with Preparation(cache, redact=redact, progress=progress, expected=len(documents)) as preparation:
+        preparation.add(documents)
+        return preparation.result(documents)
 
-    Documents the cache does not know are counted as they were read while the secret scan runs (in a child
-    process when there is much to scan); the few texts that redaction changes are then counted again.
+
+class Preparation:
+    """`prepare`, fed batch by batch as documents are read, so that counting and the secret scan run while
+    reading goes on; use as a context manager.
+
+    Documents the cache knows are settled at once. The others are counted in parts on a pool of threads
+    (tiktoken releases the GIL) and scanned for secrets, in a child process once there is enough to scan; the
+    few texts that redaction changes are counted again at the end.
     """
-    from v4cli.context import secrets
 
-    variant = f"{COUNT_VERSION}:{secrets.SCANNER_VERSION if redact else 'raw'}"
-    keys = [f"doc:{d.digest}:{variant}" for d in documents]
-    cached = cache.get_many(keys)
+    def __init__(self, cache: Cache, *, redact: bool = True, progress: Progress | None = None,
+                 expected: int = 0) -> None:
+        from v4cli.context import secrets
 
-    results: list[Prepared | None] = [None] * len(documents)
-    missing: list[int] = []
-    for i, (doc, key) in enumerate(zip(documents, keys)):
-        hit = cached.get(key)
-        if not _valid(hit):
-            missing.append(i)
-        elif hit["r"] and redact:
-            text, redactions = secrets.redact(doc.text)
-            results[i] = Prepared(doc, text, hit["t"], tuple(redactions))
+        self.cache, self.redact, self.progress, self.expected = cache, redact, progress, expected
+        self.variant = f"{COUNT_VERSION}:{secrets.SCANNER_VERSION if redact else 'raw'}"
+        self._settled: dict[int, Prepared] = {}  # by id() of the document
+        self._missing: list[Document] = []  # documents the cache did not know, in arrival order
+        self._missing_chars = 0
+        self._unsent: list[str] = []  # their texts not yet handed to a counting thread
+        self._unsent_chars = 0
+        self._jobs: list[Future[list[int]]] = []  # counts of consecutive runs of _missing
+        self._pool: ThreadPoolExecutor | None = None
+        self._scan: PendingRedactions | None = None
+        self._skipped = 0
+
+    def add(self, documents: Sequence[Document], skipped: int = 0) -> None:
+        """Documents just read (and how many candidates were skipped instead, for progress)."""
+        from v4cli.context import secrets
+
+        keys = [self._key(doc) for doc in documents]
+        cached = self.cache.get_many(keys)
+        missing = []
+        for doc, key in zip(documents, keys):
+            hit = cached.get(key)
+            if not _valid(hit):
+                missing.append(doc)
+            elif hit["r"] and self.redact:
+                text, redactions = secrets.redact(doc.text)
+                self._settled[id(doc)] = Prepared(doc, text, hit["t"], tuple(redactions))
+            else:
+                self._settled[id(doc)] = Prepared(doc, doc.text, hit["t"], ())
+        self._skipped += skipped
+        if missing:
+            self._missing += missing
+            self._missing_chars += sum(len(doc.text) for doc in missing)
+            self._count([doc.text for doc in missing])
+            self._scan_for_secrets(missing)
+        self._report()
+
+    def result(self, documents: Sequence[Document]) -> list[Prepared]:
+        """Prepared `documents` (every one of them added before), in their order."""
+        if self._missing:
+            self._settle_missing()
+        return [self._settled[id(doc)] for doc in documents]
+
+    def _settle_missing(self) -> None:
+        from v4cli.context.secrets.batch import PendingRedactions
+        from v4cli.context.tokens import get_tokenizer
+
+        if self._unsent:
+            if self._pool is None:  # little to count: no thread is worth starting
+                self._jobs.append(_done(get_tokenizer().count_batch(self._unsent)))
+            else:
+                self._submit()
+        counts: list[int] = []
+        for job in self._jobs:
+            counts += job.result()
+            self._report()
+        if not self.redact:
+            redacted = [(doc.text, ()) for doc in self._missing]
         else:
-            results[i] = Prepared(doc, doc.text, hit["t"], ())
-    if not missing:
-        return results  # type: ignore[return-value]
+            if self._scan is None:
+                self._scan = PendingRedactions([doc.text for doc in self._missing], background=False)
+            redacted = self._scan.result()
+        changed = [k for k, (_, found) in enumerate(redacted) if found]
+        for k, tokens in zip(changed, get_tokenizer().count_many([redacted[k][0] for k in changed])):
+            counts[k] = tokens
+        fresh = {}
+        for doc, (text, found), tokens in zip(self._missing, redacted, counts):
+            self._settled[id(doc)] = Prepared(doc, text, tokens, found)
+            fresh[self._key(doc)] = {"t": tokens, "r": [[r.line, r.kind] for r in found]}
+        self.cache.put_many(fresh)
+        self._missing, self._missing_chars, self._jobs = [], 0, []
+        self._report()
 
-    from v4cli.context.secrets.batch import PendingRedactions
-    from v4cli.context.tokens import get_tokenizer, usable_cpus
+    def _count(self, texts: list[str]) -> None:
+        from v4cli.context.tokens import PART_CHARS
 
-    texts = [documents[i].text for i in missing]
-    background = redact and sum(map(len, texts)) >= _BACKGROUND_SCAN_CHARS and usable_cpus() > 1
-    with PendingRedactions(texts, background=background) if redact else nullcontext() as scan:
-        counts = get_tokenizer().count_many(
-            texts, progress=(lambda done: progress("counting tokens", done, len(texts))) if progress else None
-        )
-        redacted = scan.result() if scan else [(text, ()) for text in texts]
-    changed = [k for k, (_, found) in enumerate(redacted) if found]
-    for k, tokens in zip(changed, get_tokenizer().count_many([redacted[k][0] for k in changed])):
-        counts[k] = tokens
-    fresh = {}
-    for k, i in enumerate(missing):
-        text, found = redacted[k]
-        results[i] = Prepared(documents[i], text, counts[k], found)
-        fresh[keys[i]] = {"t": counts[k], "r": [[r.line, r.kind] for r in found]}
-    cache.put_many(fresh)
-    return results  # type: ignore[return-value]
+        self._unsent += texts
+        self._unsent_chars += sum(map(len, texts))
+        if self._unsent_chars >= PART_CHARS:
+            self._submit()
+
+    def _submit(self) -> None:
+        from concurrent.futures import ThreadPoolExecutor
+
+        from v4cli.context.tokens import count_part, usable_cpus
+
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(usable_cpus(), thread_name_prefix="v4-tokens")
+        self._jobs.append(self._pool.submit(count_part, self._unsent))
+        self._unsent, self._unsent_chars = [], 0
+
+    def _scan_for_secrets(self, documents: list[Document]) -> None:
+        from v4cli.context.secrets.batch import PendingRedactions
+        from v4cli.context.tokens import usable_cpus
+
+        if not self.redact:
+            return
+        if self._scan is not None:
+            self._scan.add(doc.text for doc in documents)
+        elif self._missing_chars >= _BACKGROUND_SCAN_CHARS and usable_cpus() > 1:
+            self._scan = PendingRedactions([doc.text for doc in self._missing], background=True)
+
+    def _key(self, doc: Document) -> str:
+        return f"doc:{doc.digest}:{self.variant}"
+
+    def _report(self) -> None:
+        if not self.progress:
+            return
+        counted = sum(len(job.result()) for job in self._jobs if job.done() and not job.exception())
+        done = len(self._settled) + counted + self._skipped
+        self.progress("counting tokens", done, max(self.expected, done))
+
+    def __enter__(self) -> Preparation:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(cancel_futures=True)
+        if self._scan is not None:
+            self._scan.__exit__(*exc)
+
+
+def _done(value: list[int]) -> Future[list[int]]:
+    from concurrent.futures import Future
+
+    future: Future[list[int]] = Future()
+    future.set_result(value)
+    return future
 
 
 def _valid(hit: object) -> bool:
@@ -88,17 +194,18 @@ def _valid(hit: object) -> bool:
 
 
 def count_cached(texts: Sequence[str], cache: Cache) -> list[int]:
-    """Exact token counts of arbitrary strings (wrappers, whole outputs), through the same cache."""
+    """Exact token counts of arbitrary strings (wrappers, whole outputs), through the same cache; each distinct
+    string is looked up and counted once (every file's closing tag is the same string)."""
     import xxhash
 
-    keys = [f"txt:{xxhash.xxh3_128_hexdigest(t.encode('utf-8', 'surrogatepass'))}:{COUNT_VERSION}" for t in texts]
-    cached = cache.get_many(keys)
-    missing = [i for i, k in enumerate(keys) if not isinstance(cached.get(k), int)]
+    keys = {t: f"txt:{xxhash.xxh3_128_hexdigest(t.encode('utf-8', 'surrogatepass'))}:{COUNT_VERSION}"
+            for t in dict.fromkeys(texts)}
+    cached = cache.get_many(keys.values())
+    missing = [t for t, key in keys.items() if not isinstance(cached.get(key), int)]
     if missing:
         from v4cli.context.tokens import get_tokenizer
 
-        counts = get_tokenizer().count_many([texts[i] for i in missing])
-        fresh = {keys[i]: n for i, n in zip(missing, counts)}
+        fresh = {keys[t]: n for t, n in zip(missing, get_tokenizer().count_many(missing))}
         cache.put_many(fresh)
         cached.update(fresh)
-    return [cached[k] for k in keys]
+    return [cached[keys[t]] for t in texts]

@@ -19,7 +19,7 @@ import xxhash
 
 from v4cli.context.cache import Cache
 from v4cli.context.pack import FileEntry, PackResult, Selection, pack
-from v4cli.context.prepare import COUNT_VERSION, Progress
+from v4cli.context.prepare import COUNT_VERSION, Preparation, Progress
 from v4cli.context.sources import Plan, SourceOptions, Skipped, plan_sources, read_plan
 from v4cli.context.walk import FileIdentity
 
@@ -42,8 +42,12 @@ def pack_paths(
 ) -> PackResult:
     """`collect` + `pack`, answered from the stored output when the inputs are unchanged."""
     started = time.time_ns()  # before any stat: the racy rule measures from here
-    plan = plan_sources(paths, options)
     store = _Store(cache)
+    if cache.is_empty():  # a first run: nothing to reuse, every file to count; the tokenizer builds meanwhile
+        from v4cli.context.tokens import build_in_background
+
+        build_in_background()
+    plan = plan_sources(paths, options)
     # an unredacted context is never written to disk: it would copy secrets into the cache directory
     base = store.enabled and redact and _fingerprint(plan, paths, options, stdin, [budget, fmt, redact], started)
     # a context where everything fit does not depend on the question, so it is stored under the base key and
@@ -53,8 +57,13 @@ def pack_paths(
         hit = store.load(key) if key else None
         if hit is not None:
             return hit
-    result = pack(read_plan(plan, options, stdin), budget=budget, fmt=fmt, redact=redact, cache=cache,
-                  progress=progress, selection=selection)
+    # counting and the secret scan start on the first files read, while the rest are still being read
+    with Preparation(cache, redact=redact, progress=progress, expected=len(plan.to_read) + (stdin is not None)
+                     ) as preparation:
+        collection = read_plan(plan, options, stdin, on_batch=preparation.add)
+        prepared = preparation.result(collection.documents)
+    result = pack(collection, budget=budget, fmt=fmt, redact=redact, cache=cache, progress=progress,
+                  selection=selection, prepared=prepared)
     if base:
         store.save(ranked_key if any(f.section for f in result.files) else base, result)
     return result

@@ -45,7 +45,7 @@ import errno
 import os
 import re
 import stat
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -89,6 +89,9 @@ class Skipped:
     path: str
     reason: str  # a stable slug, listed in the module docstring
     detail: str  # one short human sentence
+
+
+OnBatch = Callable[[list[Document], int], None]  # (documents just read, candidates of the batch skipped instead)
 
 
 @dataclass
@@ -140,21 +143,26 @@ def plan_sources(paths: Sequence[str], options: SourceOptions = SourceOptions())
     return Plan(to_read, skipped)
 
 
-def read_plan(plan: Plan, options: SourceOptions = SourceOptions(), stdin: bytes | None = None) -> Collection:
-    """Read the planned candidates (in parallel) and stdin into sorted documents and skips."""
+def read_plan(plan: Plan, options: SourceOptions = SourceOptions(), stdin: bytes | None = None,
+              on_batch: OnBatch | None = None) -> Collection:
+    """Read the planned candidates (in parallel) and stdin into sorted documents and skips; `on_batch` is told
+    each batch of documents as it is read (and how many candidates of the batch were skipped instead)."""
     skipped = dict(plan.skipped)
     documents: list[Document] = []
-    for result in _read_all(plan.to_read, options.max_file_bytes):
+    for result in _read_all(plan.to_read, options.max_file_bytes, on_batch):
         if isinstance(result, Document):
             documents.append(result)
         else:
             skipped.setdefault(result.path, result)
     if stdin is not None:
         result = document_from_stdin(stdin)
-        if isinstance(result, Document):
+        is_document = isinstance(result, Document)
+        if is_document:
             documents.append(result)
         else:
             skipped[result.path] = result
+        if on_batch:
+            on_batch([result] if is_document else [], 0 if is_document else 1)
     collected = {document.path for document in documents}
     return Collection(
         documents=sorted(documents, key=lambda d: d.path),
@@ -289,19 +297,34 @@ def _explicit_file(path: bytes) -> Candidate | Omission:
 # --- reading -----------------------------------------------------------------------------------------------
 
 
-def _read_all(items: list[tuple[str, Candidate]], max_bytes: int) -> list[Document | Skipped]:
-    """Read in parallel; results come back in input order whatever the scheduling."""
+def _read_all(items: list[tuple[str, Candidate]], max_bytes: int, on_batch: OnBatch | None = None
+              ) -> list[Document | Skipped]:
+    """Read in parallel; results come back in input order whatever the scheduling, and each batch goes to
+    `on_batch` (on the calling thread) as soon as it and those before it are read."""
 
     def read_batch(batch: list[tuple[str, Candidate]]) -> list[Document | Skipped]:
         return [_read(shown, candidate, max_bytes) for shown, candidate in batch]
 
+    pool = None
     if len(items) < _PARALLEL_THRESHOLD:
-        return read_batch(items)
-    # Batches: one future per file costs more than reading a small file.
-    batches = [items[i : i + _BATCH] for i in range(0, len(items), _BATCH)]
-    workers = min(8, 2 * (os.cpu_count() or 1), len(batches))
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="v4-read") as pool:
-        return [result for batch in pool.map(read_batch, batches) for result in batch]
+        batches = [read_batch(items)]
+    else:
+        # Batches: one future per file costs more than reading a small file.
+        chunks = [items[i : i + _BATCH] for i in range(0, len(items), _BATCH)]
+        pool = ThreadPoolExecutor(max_workers=min(8, 2 * (os.cpu_count() or 1), len(chunks)),
+                                  thread_name_prefix="v4-read")
+        batches = pool.map(read_batch, chunks)
+    results: list[Document | Skipped] = []
+    try:
+        for batch in batches:
+            results += batch
+            if on_batch:
+                documents = [r for r in batch if isinstance(r, Document)]
+                on_batch(documents, len(batch) - len(documents))
+    finally:
+        if pool:
+            pool.shutdown(cancel_futures=True)
+    return results
 
 
 def _read(shown: str, candidate: Candidate, max_bytes: int) -> Document | Skipped:

@@ -9,9 +9,11 @@ here instead.
 from __future__ import annotations
 
 import pickle
+import queue
 import subprocess
 import sys
 import threading
+from collections.abc import Iterable
 from pathlib import Path
 
 from v4cli.context.secrets import Redaction, redact
@@ -25,12 +27,14 @@ Redacted = tuple[str, tuple[Redaction, ...]]
 
 
 class PendingRedactions:
-    """`redact` of every text, computed in a child process when `background`; use as a context manager."""
+    """`redact` of every text given (at construction and through `add`), computed in a child process when
+    `background`, as the texts arrive; use as a context manager."""
 
-    def __init__(self, texts: list[str], *, background: bool) -> None:
-        self._texts = texts
+    def __init__(self, texts: Iterable[str] = (), *, background: bool) -> None:
+        self._texts: list[str] = []
         self._child: subprocess.Popen | None = None
         self._thread: threading.Thread | None = None
+        self._queue: queue.SimpleQueue[list[str] | None] = queue.SimpleQueue()
         self._reply: bytes | None = None
         if background and sys.executable and not getattr(sys, "frozen", False):  # a frozen app runs no Python code
             try:
@@ -39,18 +43,28 @@ class PendingRedactions:
                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
                 )
             except OSError:
-                return
-            self._thread = threading.Thread(target=self._exchange, name="v4-redact", daemon=True)
-            self._thread.start()
+                pass
+            else:
+                self._thread = threading.Thread(target=self._exchange, name="v4-redact", daemon=True)
+                self._thread.start()
+        self.add(texts)
+
+    def add(self, texts: Iterable[str]) -> None:
+        """More texts to scan; in the background they are sent to the child at once."""
+        texts = list(texts)
+        self._texts.extend(texts)
+        if self._thread is not None and texts:
+            self._queue.put(texts)
 
     def _exchange(self) -> None:
-        """Send the texts a batch at a time (neither side holds a second copy of them all), then read the answer:
-        the child answers only once it has read everything, so the two pipes never block each other."""
+        """Send the texts a batch at a time as they come (neither side holds a second copy of them all), then
+        read the answer: the child answers only once it has read everything, so the pipes never block each other."""
         child = self._child
         try:
             with child.stdin:
-                for start in range(0, len(self._texts), _BATCH):
-                    pickle.dump(self._texts[start : start + _BATCH], child.stdin, protocol=pickle.HIGHEST_PROTOCOL)
+                while (texts := self._queue.get()) is not None:
+                    for start in range(0, len(texts), _BATCH):
+                        pickle.dump(texts[start : start + _BATCH], child.stdin, protocol=pickle.HIGHEST_PROTOCOL)
             reply = child.stdout.read()
         except (OSError, ValueError):  # the child is gone: scan here
             reply = None
@@ -62,6 +76,7 @@ class PendingRedactions:
     def result(self) -> list[Redacted]:
         """(text to pack, redactions) for each text, in order."""
         if self._thread is not None:
+            self._queue.put(None)  # no more texts
             self._thread.join()
             changes = _changes(self._reply, len(self._texts))
             if changes is not None:
@@ -75,6 +90,7 @@ class PendingRedactions:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        self._queue.put(None)  # the sender stops waiting for texts
         if self._child is not None and self._child.poll() is None:
             self._child.kill()  # interrupted: no scan outlives the command
             self._child.wait()
