@@ -172,3 +172,16 @@ def test_a_budget_too_small_to_list_omissions_gets_a_compact_report(tmp_path):
     assert result.tokens <= 45
     omitted = sum(f.status == "omitted" for f in result.files)
     assert omitted and f"omitted (over budget): {omitted}\n" in result.text
+
+
+@settings(max_examples=300, derandomize=True, deadline=None)
+@given(lead=_PIECES, middle=_PIECES, tail=_PIECES, fmt=st.sampled_from(["xml", "markdown", "plain"]))
+def test_a_file_whose_edges_merge_with_its_frame_costs_exactly_its_rendering(lead, middle, tail, fmt):
+    """Blank first lines, no final newline, lines that start with spaces: the cost from the text's own count
+    plus recounted edges equals counting the rendered block."""
+    from v4cli.context.pack import _block_tokens
+
+    tok = get_tokenizer()
+    texts = [lead + middle + tail, " " + lead + "\nx" + middle + "\ny" + tail, "\n" + middle + "\n", tail + "\n" + lead]
+    shown = [formats.Shown(f"f{i}.txt", "text", text, tok.count(text)) for i, text in enumerate(texts)]
+    assert _block_tokens(fmt, shown, Cache(None)) == [tok.count(formats.render_file(fmt, s)) for s in shown]

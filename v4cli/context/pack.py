@@ -1,6 +1,7 @@
 """Pack documents into one context that never exceeds a token budget, with a manifest of every decision.
 
-Stages: collect (sources) → prepare (redact + count, cached) → fit → render. When everything fits, every
+Stages: collect (sources) → prepare (redact + count, cached; `snapshot.pack_paths` runs it while collect is
+still reading) → fit → render. When everything fits, every
 file goes in whole, in path order, whatever the question: the output depends on the files alone. When it
 does not, the index (symbols + outlines, cached) and the ranking decide each file's tier: full, outline, or
 path only (listed in the coverage footer). Files chosen without the question come first, in path order; the
@@ -11,6 +12,7 @@ total is known without counting the whole context again, and it is written out w
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
@@ -372,14 +374,46 @@ def _block_tokens(fmt: str, shown: Sequence[formats.Shown], cache: Cache) -> lis
     Every part of a rendering ends with a newline and the next part starts with a non-space character,
     where the pre-tokenizer always splits: so the count of the whole is the sum of the parts, and a file
     whose text also starts with a non-space and ends with a newline costs its own (cached) count plus its
-    frame. Other files (blank first line, no final newline, empty) are counted as rendered, also cached.
+    frame. In other files (blank first line, no final newline) only the edges can merge with the frame: the
+    same kind of split inside the text (a newline, then a non-space) cuts it into edges counted again with
+    the frame and a middle whose count follows from the text's. A text without such a split is counted as
+    rendered. All of these counts are cached.
     """
     safe = [bool(s.text) and not s.text[0].isspace() and s.text.endswith("\n") for s in shown]
     opens = count_cached([formats.file_open(fmt, s) for s in shown], cache)
     closes = count_cached([formats.file_close(fmt, s) for s in shown], cache)
+    costs = [opens[i] + s.tokens + closes[i] if ok else 0 for i, (s, ok) in enumerate(zip(shown, safe))]
     unsafe = [i for i, ok in enumerate(safe) if not ok]
-    rendered = dict(zip(unsafe, count_cached([formats.render_file(fmt, shown[i]) for i in unsafe], cache)))
-    return [opens[i] + s.tokens + closes[i] if safe[i] else rendered[i] for i, s in enumerate(shown)]
+    cuts = {i: _cuts(shown[i].text) for i in unsafe}
+    whole = [i for i in unsafe if cuts[i] is None]
+    for i, n in zip(whole, count_cached([formats.render_file(fmt, shown[i]) for i in whole], cache)):
+        costs[i] = n
+    edged = [i for i in unsafe if cuts[i] is not None]
+    pieces = []
+    for i in edged:
+        (first, last), text = cuts[i], shown[i].text
+        body = formats.render_file(fmt, shown[i])[len(formats.file_open(fmt, shown[i])):]  # text + frame's close
+        pieces += [formats.file_open(fmt, shown[i]) + text[:first], text[:first], text[last:], body[last:]]
+    counted = iter(count_cached(pieces, cache))
+    for i in edged:
+        lead_framed, lead, tail, tail_framed = (next(counted) for _ in range(4))
+        costs[i] = lead_framed + (shown[i].tokens - lead - tail) + tail_framed
+    return costs
+
+
+_LINE_START = re.compile(r"\n(?=\S)")
+
+
+def _cuts(text: str) -> tuple[int, int] | None:
+    """The first and last offsets in `text` that follow a newline and hold a non-space: the pre-tokenizer
+    always splits there, whatever surrounds the text (no piece runs from a newline into a non-space)."""
+    first = _LINE_START.search(text)
+    if first is None:
+        return None
+    last = text.rfind("\n")
+    while text[last + 1 : last + 2].isspace() or last + 1 == len(text):
+        last = text.rfind("\n", 0, last)
+    return first.end(), last + 1
 
 
 def _head(p: Prepared, room: int, fmt: str, cache: Cache) -> tuple[formats.Shown, int] | None:

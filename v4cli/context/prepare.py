@@ -135,10 +135,11 @@ class Preparation:
     def _count(self, texts: list[str]) -> None:
         from v4cli.context.tokens import PART_CHARS
 
-        self._unsent += texts
-        self._unsent_chars += sum(map(len, texts))
-        if self._unsent_chars >= PART_CHARS:
-            self._submit()
+        for text in texts:  # parts of about PART_CHARS, so that every counting thread keeps busy to the end
+            self._unsent.append(text)
+            self._unsent_chars += len(text)
+            if self._unsent_chars >= PART_CHARS:
+                self._submit()
 
     def _submit(self) -> None:
         from concurrent.futures import ThreadPoolExecutor
