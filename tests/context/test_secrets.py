@@ -191,3 +191,23 @@ def test_empty_text_has_nothing_to_redact():
 
 def test_scanner_version_is_a_nonempty_string():
     assert isinstance(SCANNER_VERSION, str) and SCANNER_VERSION
+
+
+TRIGGER_PIECES = ["pass", "PaSsWoRd", "pwd", "SECRET", "Token", "kEy", "auth", "CRED", "[REDACTED:", "PRIVATE KEY",
+                  "AccountKey=", "accountkey=", "return", "render", "red", "ken", "s", "a", "e", "_", " ", "\n", "é"]
+
+
+@given(pieces=st.lists(st.sampled_from(TRIGGER_PIECES), max_size=30))
+@settings(max_examples=300, deadline=None)
+def test_trigger_scan_finds_every_trigger_that_a_plain_search_finds(pieces):
+    # The class view only narrows where to look: the result must be exactly what one str.find pass per trigger
+    # gives (keywords in any case, anchors as written), overlaps included.
+    from v4cli.context.secrets._triggers import KEYWORDS, VIEW_TABLE, find_triggers
+
+    text = "".join(pieces)
+    ascii_view = text.encode("ascii", "replace")
+    found = find_triggers(ascii_view, ascii_view.translate(VIEW_TABLE))
+    for trigger, starts in found.items():
+        haystack, needle = (text.lower(), trigger) if trigger in KEYWORDS else (text, trigger)
+        expected = [i for i in range(len(text)) if haystack.startswith(needle, i)]
+        assert starts == expected, trigger

@@ -4,8 +4,9 @@ Everything the packer emits may be sent to a remote API, so redaction is on by d
 hand-written (measured against `detect-secrets`: see benchmarks/bench_secrets.py). Python regexes crawl
 at ~20 MB/s when they must try every position, so no rule does: a few C-speed passes over an ASCII view
 of the text (``bytes.find``, ``bytes.translate``) pick the places worth a look — words of 20+ token
-characters for the known token shapes, identifiers holding a keyword (``key``, ``token``, ``pass``, ...)
-and ``://`` for the name/value rules — and only there do anchored, linear-time regexes run.
+characters that begin a known token shape for the token rules, identifiers holding a keyword (``key``,
+``token``, ``pass``, ...) and ``://`` for the name/value rules — and only there do anchored, linear-time
+regexes run.
 
 What counts as a secret:
 - provider tokens recognised by their shape (GitHub, GitLab, Slack, Stripe, Google, OpenAI, Anthropic,
@@ -27,7 +28,8 @@ a password needs a name that says so (``password: hunter2``), and an unquoted on
 Stripe test keys (``sk_test_``) are redacted like live ones. Lines are counted by ``\\n`` (CRLF files count the
 same). Redaction is idempotent: existing markers and the known shapes found are masked before names are read.
 
-Layout: _shapes (known shapes, key blocks), _names (name = value, URLs), _values (what a real value looks like).
+Layout: _triggers (where keywords and anchors occur), _shapes (known shapes, key blocks), _names (name = value,
+URLs), _values (what a real value looks like).
 """
 
 from __future__ import annotations
@@ -55,17 +57,27 @@ def redact(text: str) -> tuple[str, list[Redaction]]:
     # the rules compile on first use: a warm run needs only SCANNER_VERSION and Redaction from this package
     from v4cli.context.secrets._names import find_named_values
     from v4cli.context.secrets._shapes import WORD_TABLE, find_private_keys, find_tokens
+    from v4cli.context.secrets._triggers import AZURE_ANCHOR, KEYWORDS, PRIVATE_KEY_ANCHOR, VIEW_TABLE, find_triggers
 
     ascii_view = text.encode("ascii", "replace")  # one byte per character: offsets match the text's
-    words = bytearray(ascii_view.translate(WORD_TABLE))  # b"a" for [A-Za-z0-9_-], b" " for everything else
-    lowered = bytearray(ascii_view.lower())
-    markers = [(m.start(), m.end()) for m in _MARKER_FOUND.finditer(text)] if MARKER_PREFIX in text else []
-    _mask(markers, words, lowered)
-    hits = find_tokens(text, words) + find_private_keys(text)
+    words = ascii_view.translate(WORD_TABLE)  # b"a" for [A-Za-z0-9_-], b" " for everything else
+    view = ascii_view.translate(VIEW_TABLE)  # letter classes, ":", "/" and " " (see _triggers)
+    triggers = find_triggers(ascii_view, view)
+    markers = [(m.start(), m.end()) for m in _MARKER_FOUND.finditer(text)] if triggers[MARKER_PREFIX] else []
+    if markers:
+        words, view = _masked(markers, words, view)
+    hits = find_tokens(text, words, azure=bool(triggers[AZURE_ANCHOR]))
+    if triggers[PRIVATE_KEY_ANCHOR]:
+        hits += find_private_keys(text)
     # Known shapes are masked before names are read, as their markers will be on a second pass: that way
     # "ghp_..._key: value" reads the same before and after redaction, and redaction stays idempotent.
-    _mask([(h.start, h.end) for h in hits], words, lowered)
-    hits += find_named_values(text, lowered, words)
+    if hits:
+        words, view = _masked([(h.start, h.end) for h in hits], words, view)
+    keywords = [triggers[keyword] for keyword in KEYWORDS]
+    if markers or hits:  # a keyword partly masked is no longer one
+        keywords = [[p for p in found if b" " not in view[p : p + len(keyword)]]
+                    for keyword, found in zip(KEYWORDS, keywords)]
+    hits += find_named_values(text, view, words, keywords)
     if markers:  # a marker is never redacted again
         marker_starts = [start for start, _ in markers]
         hits = [h for h in hits if not _overlaps(markers, marker_starts, h)]
@@ -93,11 +105,13 @@ def _overlaps(spans: list[tuple[int, int]], starts: list[int], hit: Hit) -> bool
     return i >= 0 and spans[i][1] > hit.start
 
 
-def _mask(spans: list[tuple[int, int]], *views: bytearray) -> None:
-    """Blank ``spans`` out of the byte views, so that no keyword or word is found inside them."""
+def _masked(spans: list[tuple[int, int]], *views: bytes) -> list[bytearray]:
+    """Copies of the byte views with ``spans`` blanked out, so that no keyword or word is found inside them."""
+    copies = [bytearray(view) for view in views]
     for start, end in spans:
-        for view in views:
+        for view in copies:
             view[start:end] = b" " * (end - start)
+    return copies
 
 
 def _merge(hits: list[Hit]) -> list[Hit]:

@@ -11,12 +11,11 @@ from v4cli.context.secrets._hit import MARKER_PREFIX, Hit
 from v4cli.context.secrets._shapes import is_aws_secret
 from v4cli.context.secrets._values import HEX, REGEX_SOURCE, UUID, WORD_SPLIT, is_placeholder, is_wordy, looks_random
 
-# Values assigned to secret-looking names: looked at only where a keyword occurs (any case)
+# Values assigned to secret-looking names: looked at only where a keyword occurs (any case; see _triggers)
 
-_NAME_KEYWORDS = (b"pass", b"pwd", b"secret", b"token", b"key", b"auth", b"cred")
-
+# the name is read possessively: a shorter one would be followed by a name character, which nothing after it takes
 _NAME_OP = re.compile(
-    r"(?P<name>-{0,2}[A-Za-z_][\w-]*)[\"'`\]]{0,2}[ \t]*"
+    r"(?P<name>-{0,2}[A-Za-z_][\w-]*+)[\"'`\]]{0,2}[ \t]*"
     r"(?::[ \t]*[A-Za-z_][\w.]*(?:\[[^\]\n]{0,80}\])?(?:[ \t]*\|[ \t]*[A-Za-z_][\w.]*)*[ \t]*(?==[^=]))?"
     r"(?::=|=>|===?|!==?|=|:)"
 )
@@ -35,36 +34,34 @@ _DOTTED_IDENTIFIER = re.compile(r"[A-Za-z_$@][\w$@]*(?:\.[A-Za-z_$@][\w$@]*)+")
 _CODE_IDENTIFIER = re.compile(r"[A-Za-z_$@]\w*")
 
 
-def find_named_values(text: str, lowered: bytearray, words: bytearray) -> list[Hit]:
-    """Secrets assigned to names that hold a keyword, and passwords in URLs."""
+def find_named_values(text: str, view: bytes, words: bytes, keywords: list[list[int]]) -> list[Hit]:
+    """Secrets assigned to names that hold a keyword (``keywords``: where each keyword occurs), and passwords in
+    URLs. ``view`` and ``words``: the text's _triggers and WORD_TABLE views, with known shapes masked."""
     hits: list[Hit] = []
-    starts: set[int] = set()
-    for keyword in _NAME_KEYWORDS:
-        pos = lowered.find(keyword)
-        while pos >= 0:
-            starts.add(words.rfind(b" ", 0, pos) + 1)  # the identifier holding the keyword
-            end = words.find(b" ", pos)
-            pos = lowered.find(keyword, end) if end >= 0 else -1
+    rfind = words.rfind
+    starts = {rfind(b" ", 0, pos) + 1 for found in keywords for pos in found}  # the identifiers holding a keyword
     scanned_to = 0
     for start in sorted(starts):
-        if start >= scanned_to:  # not inside an unquoted value already read (keeps "key=key=key=..." linear)
-            found, scanned_to = _named_values_at(text, start, lowered)
+        if start < scanned_to:  # inside an unquoted value already read (keeps "key=key=key=..." linear)
+            continue
+        m = _NAME_OP.match(text, start)
+        if m or start and text[start - 1] in "<\"":  # else nothing to read here (most starts)
+            found, scanned_to = _named_values_at(text, start, m, view)
             hits.extend(found)
-    pos = lowered.find(b"://")
+    pos = view.find(b"://")
     while pos >= 0:
         m = _URL_CREDENTIALS.match(text, pos)
         if m and not _is_url_placeholder(m.group("password")):
             hits.append(Hit(m.start("password"), m.end("password"), "url-credentials", 1, m.start("password")))
-        pos = lowered.find(b"://", pos + 3)
+        pos = view.find(b"://", pos + 3)
     return hits
 
 
-def _named_values_at(text: str, start: int, masked: bytearray) -> tuple[list[Hit], int]:
-    """The secret values given to the name starting at ``start`` (``name = value`` in its many syntaxes),
-    and where the unquoted value read ends."""
+def _named_values_at(text: str, start: int, m: re.Match[str] | None, masked: bytes) -> tuple[list[Hit], int]:
+    """The secret values given to the name starting at ``start`` (``name = value`` in its many syntaxes; ``m``
+    is _NAME_OP's match there), and where the unquoted value read ends."""
     found: list[Hit] = []
     scanned_to = start
-    m = _NAME_OP.match(text, start)
     if m and (name_class := _name_class(m.group("name"))):
         v = _VALUE.match(text, m.end())
         if v:

@@ -19,29 +19,52 @@ _TOKEN_KINDS = {
     "digitalocean": "digitalocean-token", "databricks": "databricks-token", "square": "square-token",
     "age": "age-secret-key", "jwt": "jwt", "telegram": "telegram-bot-token",
 }
-_TOKEN_AT = re.compile(
-    r"(?P<aws>A[KS]IA[A-Z2-7]{16})(?![A-Za-z0-9])"
-    r"|(?P<github>gh[pousr]_[A-Za-z0-9]{36,255}|github_pat_[A-Za-z0-9_]{22,255})"
-    r"|(?P<gitlab>gl(?:pat|dt|rt|ptt|cbt|soat|ffct|agent)-[A-Za-z0-9_-]{20,255})"
-    r"|(?P<slack>xox[abposre]-[0-9A-Za-z-]{10,255})"
-    r"|(?P<stripe>(?:sk|rk)_(?:live|test)_[0-9A-Za-z]{16,255}|whsec_[A-Za-z0-9]{32,255})"
-    r"|(?P<google>AIza[0-9A-Za-z_-]{35})(?![A-Za-z0-9_-])"
-    r"|(?P<google_oauth>GOCSPX-[A-Za-z0-9_-]{28})"
-    r"|(?P<sk>sk-[A-Za-z0-9_-]{20,400})"
-    r"|(?P<npm>npm_[A-Za-z0-9]{36})(?![A-Za-z0-9])"
-    r"|(?P<pypi>pypi-AgE[A-Za-z0-9_-]{50,1000})"
-    r"|(?P<huggingface>hf_[A-Za-z]{34})(?![A-Za-z0-9])"
-    r"|(?P<twilio>SK[0-9a-fA-F]{32})(?![A-Za-z0-9])"
-    r"|(?P<sendgrid>SG\.[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43})(?![A-Za-z0-9_-])"
-    r"|(?P<mailgun>key-[0-9a-f]{32})(?![A-Za-z0-9])"
-    r"|(?P<shopify>shp(?:at|ss|ca|pa)_[a-fA-F0-9]{32})(?![A-Za-z0-9])"
-    r"|(?P<digitalocean>do[opr]_v1_[a-f0-9]{64})(?![A-Za-z0-9])"
-    r"|(?P<databricks>dapi[a-f0-9]{32})(?![A-Za-z0-9])"
-    r"|(?P<square>sq0(?:atp|csp)-[0-9A-Za-z_-]{22,43})"
-    r"|(?P<age>AGE-SECRET-KEY-1[0-9A-Z]{58})"
-    r"|(?P<jwt>eyJ[A-Za-z0-9_-]{8,8192}\.ey[A-Za-z0-9_-]{8,65536}\.[A-Za-z0-9_-]{16,8192})"
-    r"|(?P<telegram>[0-9]{8,10}:AA[A-Za-z0-9_-]{33})(?![A-Za-z0-9_-])"
+# Each shape: (kind group, [(fixed start, rest), ...], what must not follow). Every token starts with the
+# fixed start of its shape, which lets find_tokens skip the long words where no shape can begin.
+_TOKEN_SHAPES = (
+    ("aws", [("A[KS]IA", "[A-Z2-7]{16}")], "(?![A-Za-z0-9])"),
+    ("github", [("gh[pousr]_", "[A-Za-z0-9]{36,255}"), ("github_pat_", "[A-Za-z0-9_]{22,255}")], ""),
+    ("gitlab", [("gl(?:pat|dt|rt|ptt|cbt|soat|ffct|agent)-", "[A-Za-z0-9_-]{20,255}")], ""),
+    ("slack", [("xox[abposre]-", "[0-9A-Za-z-]{10,255}")], ""),
+    ("stripe", [("(?:sk|rk)_(?:live|test)_", "[0-9A-Za-z]{16,255}"), ("whsec_", "[A-Za-z0-9]{32,255}")], ""),
+    ("google", [("AIza", "[0-9A-Za-z_-]{35}")], "(?![A-Za-z0-9_-])"),
+    ("google_oauth", [("GOCSPX-", "[A-Za-z0-9_-]{28}")], ""),
+    ("sk", [("sk-", "[A-Za-z0-9_-]{20,400}")], ""),
+    ("npm", [("npm_", "[A-Za-z0-9]{36}")], "(?![A-Za-z0-9])"),
+    ("pypi", [("pypi-AgE", "[A-Za-z0-9_-]{50,1000}")], ""),
+    ("huggingface", [("hf_", "[A-Za-z]{34}")], "(?![A-Za-z0-9])"),
+    ("twilio", [("SK", "[0-9a-fA-F]{32}")], "(?![A-Za-z0-9])"),
+    ("sendgrid", [(r"SG\.", r"[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}")], "(?![A-Za-z0-9_-])"),
+    ("mailgun", [("key-", "[0-9a-f]{32}")], "(?![A-Za-z0-9])"),
+    ("shopify", [("shp(?:at|ss|ca|pa)_", "[a-fA-F0-9]{32}")], "(?![A-Za-z0-9])"),
+    ("digitalocean", [("do[opr]_v1_", "[a-f0-9]{64}")], "(?![A-Za-z0-9])"),
+    ("databricks", [("dapi", "[a-f0-9]{32}")], "(?![A-Za-z0-9])"),
+    ("square", [("sq0(?:atp|csp)-", "[0-9A-Za-z_-]{22,43}")], ""),
+    ("age", [("AGE-SECRET-KEY-1", "[0-9A-Z]{58}")], ""),
+    ("jwt", [("eyJ", r"[A-Za-z0-9_-]{8,8192}\.ey[A-Za-z0-9_-]{8,65536}\.[A-Za-z0-9_-]{16,8192}")], ""),
+    ("telegram", [("[0-9]{8,10}:AA", "[A-Za-z0-9_-]{33}")], "(?![A-Za-z0-9_-])"),
 )
+_TOKEN_AT = re.compile("|".join(
+    f"(?P<{name}>{'|'.join(start + rest for start, rest in forms)}){after}" for name, forms, after in _TOKEN_SHAPES
+))
+_FIXED_START_MAX = 16  # the longest fixed start ("AGE-SECRET-KEY-1")
+
+
+def _fixed_starts() -> str:
+    """The fixed starts as one alternation, grouped by their first letter (the regex engine then tries
+    a handful of branches at each place, not all of them)."""
+    groups: dict[str, list[str]] = {}
+    for _, forms, _ in _TOKEN_SHAPES:
+        for start, _ in forms:  # no fixed start has a quantifier after its first letter
+            first = start[0] if start[0].isalpha() else ""
+            groups.setdefault(first, []).append(start[1:] if first else start)
+    return "|".join(f"{first}(?:{'|'.join(rests)})" if first else "|".join(rests) for first, rests in groups.items())
+
+
+# Whether a token can begin at a long word's start or just after one of its "_" / "-" (where _token_starts
+# looks): a lazy walk over the word's parts that tries the fixed starts at each. Matched up to _SPLIT_SCAN
+# + _FIXED_START_MAX characters in, it may look a little further than _token_starts: it only has to miss nothing.
+_FORWARD_TOKEN_START = re.compile(f"(?:[A-Za-z0-9]*+[_-])*?(?:{_fixed_starts()})")
 _TOKEN_WORD_LEN = 20
 _TOKEN_FIRST_CHARS = frozenset("AgxsrwGnphSkde0123456789")
 _WORD_CHARS = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-")
@@ -54,14 +77,20 @@ _AWS_NEARBY_LINES = 5
 _AWS_NEARBY_CHARS = 2048
 
 
-def find_tokens(text: str, words: bytearray) -> list[Hit]:
+def find_tokens(text: str, words: bytes, *, azure: bool) -> list[Hit]:
+    """Known token shapes in ``text`` (``words``: its WORD_TABLE view); ``azure``: whether "AccountKey=" occurs."""
     hits: list[Hit] = []
     needle = b"a" * _TOKEN_WORD_LEN
+    forward = _FORWARD_TOKEN_START.match
     pos = words.find(needle)
     while pos >= 0:
         end = words.find(b" ", pos)
         end = len(words) if end < 0 else end
         while pos < end:  # after a token, the rest of the word is looked at as a word of its own
+            # most long words (identifiers, paths, hashes) have no token's fixed start where _token_starts looks
+            if not (forward(text, pos, min(end, pos + _SPLIT_SCAN) + _FIXED_START_MAX)
+                    or pos and text[pos - 1] in ".:" and _may_start_before(text, pos)):
+                break
             for start in _token_starts(text, words, pos, end):
                 m = _TOKEN_AT.match(text, start)
                 kind = m and (_TOKEN_KINDS[m.lastgroup] or _classify_sk(m.group()))
@@ -72,15 +101,22 @@ def find_tokens(text: str, words: bytearray) -> list[Hit]:
             else:
                 break
         pos = words.find(needle, max(end, pos))
-    for anchor, pattern, kind in (("hooks.slack.com", _SLACK_WEBHOOK, "slack-webhook"),
-                                  ("AccountKey=", _AZURE_ACCOUNT_KEY, "azure-storage-key")):
-        if anchor in text:
+    for anchored, pattern, kind in (("hooks.slack.com" in text, _SLACK_WEBHOOK, "slack-webhook"),
+                                    (azure, _AZURE_ACCOUNT_KEY, "azure-storage-key")):
+        if anchored:
             hits.extend(Hit(m.start(1), m.end(1), kind, 0, m.start(1)) for m in pattern.finditer(text))
     hits.extend(_find_aws_secrets_near(text, [h.start for h in hits if h.kind == "aws-access-key"]))
     return hits
 
 
-def _token_starts(text: str, words: bytearray, start: int, end: int) -> list[int]:
+def _may_start_before(text: str, start: int) -> bool:
+    """Whether _token_starts looks before the long word at ``start`` (a SendGrid key, a Telegram bot id, a JWT)."""
+    if text[start - 1] == ":":
+        return text.startswith("AA", start)
+    return text[start - 1] == "." and (text.startswith("ey", start) or start >= 3 and text[start - 3 : start] == "SG.")
+
+
+def _token_starts(text: str, words: bytes, start: int, end: int) -> list[int]:
     """Where a token may begin, given a long word at text[start:end]: its start, after a "_" or "-" near it."""
     starts = [start]
     limit = min(end, start + _SPLIT_SCAN)
