@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from tests.context.gitfixtures import git, init_repo, isolated_git, write  # noqa: F401  (fixture)
+import os
+import shutil
+import subprocess
+
+from tests.context.gitfixtures import NO_GIT_PATH, git, init_repo, isolated_git, write  # noqa: F401  (fixture)
 from v4cli.context import walk
 from v4cli.context.sources import SourceOptions, collect
 
@@ -79,3 +83,56 @@ def test_no_directory_is_probed_when_git_names_every_ignore_file(tmp_path, monke
     assert len(docs) == 21
     # the root's own files are read from its listing; below it, only the one ignore file that exists
     assert [p for p in opened if b"/d" in p] == [bytes(repo / "d3" / ".v4ignore")]
+
+
+def _listing(root):
+    listing = walk.list_tree(os.fsencode(root), walk.WalkOptions())
+    # git mode may report a path twice (a symlink where a tracked directory was is listed as untracked, too)
+    omissions = dict.fromkeys((o.rel, o.reason, o.detail) for o in listing.omissions)
+    return [(c.rel, c.size, c.through_symlink) for c in listing.candidates], sorted(omissions)
+
+
+def test_tracked_files_meet_untracked_ignore_files_and_changes_since_the_commit(tmp_path, monkeypatch):
+    """Tracked files are listed as they are now (grown, gone, behind a symlink where their directory was) and
+    obey an ignore file that is not committed; the plain walker agrees."""
+    repo = init_repo(tmp_path / "r")
+    write(repo, {"a/keep.py": "k = 1\n", "a/drop.log": "d\n", "b/grown.txt": "1\n", "b/gone.py": "g\n",
+                 "c/x.py": "x = 1\n", "elsewhere/x.py": "elsewhere = 1\n"})
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "init")
+    write(repo, {"a/.v4ignore": "*.log\n", "a/new.py": "n = 1\n", "b/grown.txt": "1\n2\n3\n"})
+    (repo / "b" / "gone.py").unlink()
+    shutil.rmtree(repo / "c")
+    os.symlink("elsewhere", repo / "c")  # tracked c/x.py now lies behind a symlink to a directory inside
+
+    candidates, omissions = _listing(repo)
+
+    assert candidates == [(b"a/.v4ignore", 6, False), (b"a/keep.py", 6, False), (b"a/new.py", 6, False),
+                          (b"b/grown.txt", 6, False), (b"elsewhere/x.py", 14, False)]
+    assert omissions == [(b"a/drop.log", "ignored", "matches '*.log' in a/.v4ignore:1"),
+                         (b"c", "symlink-dir", "symlink to a directory inside the root (collected at its own path)")]
+    monkeypatch.setenv("PATH", NO_GIT_PATH)  # the plain walker sees the same tree
+    plain_candidates, plain_omissions = _listing(repo)
+    assert (plain_candidates, plain_omissions) == (candidates, omissions)
+
+
+def test_a_file_with_a_merge_conflict_is_listed_once(tmp_path):
+    """The index holds a conflicted path once per side (stages 1 to 3); git lists each."""
+    repo = init_repo(tmp_path / "r")
+    write(repo, {"f.txt": "base\n"})
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "base")
+    git(repo, "checkout", "-q", "-b", "other")
+    write(repo, {"f.txt": "other\n"})
+    git(repo, "commit", "-q", "-am", "other")
+    git(repo, "checkout", "-q", "-")
+    write(repo, {"f.txt": "mine\n"})
+    git(repo, "commit", "-q", "-am", "mine")
+    # the merge conflicts, so git exits 1
+    subprocess.run(["git", "-C", str(repo), "merge", "-q", "other"], check=False, capture_output=True)
+    assert git(repo, "ls-files", "--cached").split("\n").count("f.txt") == 3  # the premise
+
+    candidates, omissions = _listing(repo)
+
+    assert [rel for rel, _, _ in candidates] == [b"f.txt"]
+    assert omissions == []
