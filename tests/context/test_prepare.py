@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tests.conftest import write_tree
 from tests.context.secrets_corpus import look_alike_files, true_secret_files
@@ -74,3 +76,33 @@ def test_documents_added_batch_by_batch_are_prepared_as_all_at_once(tmp_path, mo
     assert result == expected[::-1]
     assert stages[-1] == ("counting tokens", len(documents) + 4, len(documents) + 4)
     assert [done for _, done, _ in stages] == sorted(done for _, done, _ in stages)
+
+
+_LINES = st.lists(st.sampled_from(["x = 1", "  indented", "", "\t", "key: 'AKIA...'", "中文 テキスト", "🎉", "<｜User｜>",
+                                   "}", "  ", "def f():", "    return 2"]), max_size=12).map("\n".join)
+
+
+@settings(max_examples=300, derandomize=True, deadline=None)
+@given(head=_LINES, old=_LINES, new=_LINES, tail=_LINES, newline=st.booleans())
+def test_an_edited_text_is_recounted_exactly_from_its_changed_stretch(head, old, new, tail, newline):
+    tokenizer = tokens.get_tokenizer()
+    glue = "\n" if newline else ""
+    before, after = head + glue + old + glue + tail, head + glue + new + glue + tail
+    assert prepare_module.recount_edited([(before, after, tokenizer.count(before))]) == [tokenizer.count(after)]
+
+
+def test_a_redacted_line_in_a_large_file_is_all_that_is_counted_again(monkeypatch):
+    lines = [f"value_{i} = compute({i})" for i in range(5_000)]
+    before = "\n".join(lines) + "\n"
+    after = before.replace("value_2500 = compute(2500)", "value_2500 = [REDACTED:generic-secret]")
+    tokenizer = tokens.get_tokenizer()
+    counted = []
+    real = tokens.V4Tokenizer.count_many
+
+    def count_many(self, texts, **options):
+        counted.extend(texts)
+        return real(self, texts, **options)
+
+    monkeypatch.setattr(tokens.V4Tokenizer, "count_many", count_many)
+    assert prepare_module.recount_edited([(before, after, tokenizer.count(before))]) == [tokenizer.count(after)]
+    assert sum(map(len, counted)) < 200
