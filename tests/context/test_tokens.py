@@ -241,6 +241,23 @@ def test_joined_counting_edges(tok):
     assert tok.count_batch([t for t in texts if "\ud800" not in t]) == [tok.count(t) for t in texts if "\ud800" not in t]
 
 
+SPLIT_PIECES = st.lists(st.sampled_from(list("ab Z9_<>/`=\"'\t\r\n.,;:{}()#-|") + ["中文", "カタ・ー", "١٢٣", "🎉", "é",
+                                                                               "\u0301", "<｜User｜>", "<think>", "  "]),
+                       max_size=30).map("".join)
+
+
+@FUZZ
+@given(left=SPLIT_PIECES, right=SPLIT_PIECES)
+def test_a_text_counts_as_the_sum_of_its_parts_cut_where_it_always_splits(tok, left, right):
+    """The premise of counting only what changed: every place first_split and last_split find is one where the
+    count of the whole is the sum of the counts of the two sides, added tokens included."""
+    text = left + right
+    cuts = {tokens.first_split(text, at) for at in range(len(text))} | {tokens.last_split(text, at) for at in
+                                                                         range(len(text) + 1)}
+    for cut in cuts - {None}:
+        assert tok.count(text) == tok.count(text[:cut]) + tok.count(text[cut:]), (text, cut)
+
+
 def test_lone_surrogates_count_as_replacement_characters(tok):
     assert tok.encode("a\ud800b") == tok.encode("a\ufffdb")
     for special_tokens in (True, False):
@@ -341,6 +358,8 @@ def write_variant(tmp_path: Path, change) -> Path:
         (lambda s: s["added_tokens"][5].__setitem__("lstrip", True), "strips spaces"),
         (lambda s: s["added_tokens"].append({**s["added_tokens"][6], "id": 200_000, "content": "<｜User"}), "prefix"),
         (lambda s: s["model"].pop("vocab"), "vocab"),
+        (lambda s: s["added_tokens"].append({**s["added_tokens"][6], "id": 200_000, "content": "<｜tool.call｜>"}),
+         "punctuation that texts are cut at"),
     ],
 )
 def test_unexpected_tokenizer_files_are_refused(tmp_path, change, message):

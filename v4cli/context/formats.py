@@ -37,7 +37,8 @@ def _fence(text: str) -> str:
     return "`" * max(3, longest + 1)
 
 
-def _body(text: str) -> str:
+def body(text: str) -> str:
+    """A file's text as rendered: with a final newline."""
     return text if text.endswith("\n") or not text else text + "\n"
 
 
@@ -70,7 +71,7 @@ def _md_lang(language: str) -> str:
 
 
 def render_file(fmt: str, f: Shown) -> str:
-    return file_open(fmt, f) + _body(f.text) + file_close(fmt, f)
+    return file_open(fmt, f) + body(f.text) + file_close(fmt, f)
 
 
 def head(fmt: str) -> str:
@@ -91,7 +92,7 @@ def render_parts(fmt: str, shown: Sequence[Shown], coverage: Sequence[str]) -> I
     yield head(fmt)
     for f in shown:
         yield file_open(fmt, f)
-        yield _body(f.text)
+        yield body(f.text)
         yield file_close(fmt, f)
     yield tail(fmt, coverage)
 

@@ -12,7 +12,6 @@ total is known without counting the whole context again, and it is written out w
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
@@ -375,45 +374,37 @@ def _block_tokens(fmt: str, shown: Sequence[formats.Shown], cache: Cache) -> lis
     where the pre-tokenizer always splits: so the count of the whole is the sum of the parts, and a file
     whose text also starts with a non-space and ends with a newline costs its own (cached) count plus its
     frame. In other files (blank first line, no final newline) only the edges can merge with the frame: the
-    same kind of split inside the text (a newline, then a non-space) cuts it into edges counted again with
-    the frame and a middle whose count follows from the text's. A text without such a split is counted as
-    rendered. All of these counts are cached.
+    first and last places inside the text where the pre-tokenizer always splits cut it into edges, counted
+    again with the frame, and a middle whose count follows from the text's. A text without such a place is
+    counted as rendered. All of these counts are cached.
     """
-    safe = [bool(s.text) and not s.text[0].isspace() and s.text.endswith("\n") for s in shown]
-    opens = count_cached([formats.file_open(fmt, s) for s in shown], cache)
-    closes = count_cached([formats.file_close(fmt, s) for s in shown], cache)
-    costs = [opens[i] + s.tokens + closes[i] if ok else 0 for i, (s, ok) in enumerate(zip(shown, safe))]
-    unsafe = [i for i, ok in enumerate(safe) if not ok]
-    cuts = {i: _cuts(shown[i].text) for i in unsafe}
-    whole = [i for i in unsafe if cuts[i] is None]
-    for i, n in zip(whole, count_cached([formats.render_file(fmt, shown[i]) for i in whole], cache)):
-        costs[i] = n
-    edged = [i for i in unsafe if cuts[i] is not None]
+    cuts = [_cuts(s.text) for s in shown]
+    whole = [i for i, cut in enumerate(cuts) if cut is None]
+    costs = dict(zip(whole, count_cached([formats.render_file(fmt, shown[i]) for i in whole], cache)))
     pieces = []
-    for i in edged:
-        (first, last), text = cuts[i], shown[i].text
-        body = formats.render_file(fmt, shown[i])[len(formats.file_open(fmt, shown[i])):]  # text + frame's close
-        pieces += [formats.file_open(fmt, shown[i]) + text[:first], text[:first], text[last:], body[last:]]
+    for s, cut in zip(shown, cuts):
+        if cut is not None:
+            first, last = cut
+            pieces += [formats.file_open(fmt, s) + s.text[:first], s.text[:first], s.text[last:],
+                       formats.body(s.text)[last:] + formats.file_close(fmt, s)]
     counted = iter(count_cached(pieces, cache))
-    for i in edged:
-        lead_framed, lead, tail, tail_framed = (next(counted) for _ in range(4))
-        costs[i] = lead_framed + (shown[i].tokens - lead - tail) + tail_framed
-    return costs
-
-
-_LINE_START = re.compile(r"\n(?=\S)")
+    for i, cut in enumerate(cuts):
+        if cut is not None:
+            lead_framed, lead, tail, tail_framed = next(counted), next(counted), next(counted), next(counted)
+            costs[i] = lead_framed + shown[i].tokens - lead - tail + tail_framed
+    return [costs[i] for i in range(len(shown))]
 
 
 def _cuts(text: str) -> tuple[int, int] | None:
-    """The first and last offsets in `text` that follow a newline and hold a non-space: the pre-tokenizer
-    always splits there, whatever surrounds the text (no piece runs from a newline into a non-space)."""
-    first = _LINE_START.search(text)
-    if first is None:
-        return None
-    last = text.rfind("\n")
-    while text[last + 1 : last + 2].isspace() or last + 1 == len(text):
-        last = text.rfind("\n", 0, last)
-    return first.end(), last + 1
+    """Where a text's edges end: the first and last offsets at which the pre-tokenizer always splits, the
+    text's own start or end when its frame meets it at such a place (a newline, then a non-space)."""
+    from v4cli.context.tokens import first_split, last_split
+
+    if not text:
+        return 0, 0
+    first = 0 if not text[0].isspace() else first_split(text)
+    last = len(text) if text.endswith("\n") else last_split(text)
+    return (first, last) if first is not None and last is not None else None
 
 
 def _head(p: Prepared, room: int, fmt: str, cache: Cache) -> tuple[formats.Shown, int] | None:

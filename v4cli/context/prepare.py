@@ -185,8 +185,8 @@ class Preparation:
 
 def recount_edited(edits: Sequence[tuple[str, str, int]]) -> list[int]:
     """Token counts of edited texts, each given as (before, after, tokens before): only the stretch between the
-    first and the last difference is counted, widened to places where the pre-tokenizer always splits (a newline
-    followed by a non-space), so the unchanged rest keeps its share of the count. A redaction changes a line or
+    first and the last difference is counted, widened to places where the pre-tokenizer always splits (see
+    tokens.first_split), so the unchanged rest keeps its share of the count. A redaction changes a line or
     two of a large test file; counting it all again was the last serial step of a cold pack."""
     from v4cli.context.tokens import get_tokenizer
 
@@ -200,24 +200,14 @@ def recount_edited(edits: Sequence[tuple[str, str, int]]) -> list[int]:
 
 def _changed_stretch(before: str, after: str) -> tuple[int, int, int]:
     """(start, end in `before`, end in `after`): outside of it the texts are equal, and it starts and ends
-    at a text's edge or after a newline that a non-space follows."""
+    at a text's edge or at a place where the pre-tokenizer always splits."""
+    from v4cli.context.tokens import first_split, last_split
+
     shorter = min(len(before), len(after))
     same_head = _longest(lambda n: before[:n] == after[:n], shorter)
     same_tail = _longest(lambda n: before[len(before) - n :] == after[len(after) - n :], shorter - same_head)
-    start = 0
-    newline = before.rfind("\n", 0, max(same_head - 1, 0))  # a cut whose both sides lie in the equal head
-    while newline >= 0:
-        if not before[newline + 1].isspace():
-            start = newline + 1
-            break
-        newline = before.rfind("\n", 0, newline)
-    end = len(before)
-    newline = before.find("\n", len(before) - same_tail)  # a cut whose both sides lie in the equal tail
-    while 0 <= newline < len(before) - 1:
-        if not before[newline + 1].isspace():
-            end = newline + 1
-            break
-        newline = before.find("\n", newline + 1)
+    start = last_split(before, same_head) or 0  # both characters around the split lie in the equal head
+    end = first_split(before, len(before) - same_tail) or len(before)  # ... in the equal tail
     return start, end, end + len(after) - len(before)
 
 

@@ -88,6 +88,14 @@ _PATTERN = "|".join(
      *(_ALTERNATIVES[i - 1] for i in (5, 6, 7, 11)))
 ).replace("<SEG>", r"\p{N}<CJK>").replace("<CJK>", _CJK_RANGES)
 
+# Where the pre-tokenizer always splits, whatever surrounds the match: after a newline that a non-space follows
+# (no piece runs from a newline into a non-space), and between an ASCII letter and ASCII punctuation that no
+# added token holds (a letter ends its piece there: punctuation starts a piece of its own or ends one before
+# letters). A text cut at such a place counts as the sum of its parts. _check_layout refuses added tokens that
+# hold this punctuation, so that none can span a cut.
+_SPLIT_PUNCTUATION = "!\"#$%&'()*+,-.;=?@[\\]^`{}~"
+_SPLIT = re.compile(r"\n(?=\S)|[A-Za-z](?=[" + re.escape(_SPLIT_PUNCTUATION) + "])")
+
 # Bump when the cached form of the vocabulary changes. marshal's format is Python-specific, so each Python
 # keeps its own file and replaces only its own stale ones (two Pythons sharing the cache never evict each other).
 _CACHE_FORMAT = "v4-tokenizer-2"
@@ -322,6 +330,8 @@ def _check_layout(spec: dict, model: dict, added: list) -> None:
         problems.append("its pre-tokenizer changed")
     if (spec.get("decoder") or {}).get("type") != "ByteLevel":
         problems.append("its decoder is not ByteLevel")
+    if any(char in _SPLIT_PUNCTUATION for t in added for char in t["content"]):
+        problems.append("an added token holds punctuation that texts are cut at for counting")
     if any(t.get("lstrip") or t.get("rstrip") or t.get("single_word") for t in added):
         problems.append("an added token strips spaces or matches single words only")
     contents = sorted(t["content"] for t in added)
@@ -423,6 +433,26 @@ def _contiguous_batches(texts: list[str], total: int, parts: int) -> list[list[s
     if current:
         batches.append(current)
     return batches
+
+
+def first_split(text: str, start: int = 0) -> int | None:
+    """The first offset, from `start` on, where the pre-tokenizer always splits (see _SPLIT); None if none."""
+    found = _SPLIT.search(text, start)
+    return found.end() if found else None
+
+
+def last_split(text: str, end: int | None = None) -> int | None:
+    """The last offset where the pre-tokenizer always splits, with both characters around it before `end`."""
+    end = len(text) if end is None else end
+    window = 4096  # splits are dense in text: the last few KiB nearly always hold one
+    while True:
+        start = max(0, end - window)
+        found = None
+        for found in _SPLIT.finditer(text, start, end):
+            pass
+        if found or start == 0:
+            return found.end() if found else None
+        window *= 16
 
 
 def count_part(texts: Sequence[str]) -> list[int]:
