@@ -39,7 +39,32 @@ def test_unchanged_inputs_reuse_the_stored_context(tmp_path, monkeypatch):
     second = _pack(repo, cache)
     assert len(reads) == 2  # the racy run and the first settled run read files; the third did not
     assert second.text == first.text == racy.text
+    cache.close()  # the stored manifest is read when first asked for, through a connection of its own
     assert second.manifest() == first.manifest()
+
+
+def test_a_stored_context_is_copied_out_whole_to_a_file_a_pipe_or_a_buffer(tmp_path):
+    import hashlib
+    import io
+    import subprocess
+    import sys
+
+    repo = make_git_repo(tmp_path / "repo", {**FILES, "big.txt": "line of text\n" * 200_000})
+    cache = Cache(tmp_path / "cache")
+    time.sleep(2.1)
+    expected = _pack(repo, cache).text.encode()
+    with open(tmp_path / "out.xml", "wb") as out:
+        out.write(b"head:")  # what was written before goes first (the copy flushes the buffer)
+        _pack(repo, cache).parts.write_utf8(out)
+    assert (tmp_path / "out.xml").read_bytes() == b"head:" + expected
+    buffer = io.BytesIO()  # no file descriptor: copied through Python
+    _pack(repo, cache).parts.write_utf8(buffer)
+    assert buffer.getvalue() == expected
+    digest = "import hashlib, sys; print(hashlib.sha256(sys.stdin.buffer.read()).hexdigest())"
+    reader = subprocess.Popen([sys.executable, "-c", digest], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    with reader.stdin:
+        _pack(repo, cache).parts.write_utf8(reader.stdin)  # a pipe, as for `v4 pack | ...`
+    assert reader.stdout.read().decode().strip() == hashlib.sha256(expected).hexdigest() and reader.wait() == 0
 
 
 def test_any_change_is_seen(tmp_path, monkeypatch):

