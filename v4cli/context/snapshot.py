@@ -69,7 +69,9 @@ def pack_paths(
     result = pack(collection, budget=budget, fmt=fmt, redact=redact, cache=cache, progress=progress,
                   selection=selection, prepared=prepared)
     if base:
-        store.save(ranked_key if any(f.section for f in result.files) else base, result)
+        stored = store.save(ranked_key if any(f.section for f in result.files) else base, result)
+        if stored is not None:  # the same bytes, copied out by the kernel instead of encoded a second time
+            result.parts = stored
     return result
 
 
@@ -120,7 +122,8 @@ class _Store:
         except (OSError, KeyError, TypeError, ValueError):
             return None  # a damaged entry costs one normal pack
 
-    def save(self, key: str, result: PackResult) -> None:
+    def save(self, key: str, result: PackResult) -> _StoredText | None:
+        """Store the context; the stored text, open for reading, when there is one."""
         try:
             self.directory.mkdir(parents=True, exist_ok=True)
             partial = self.directory / f".{key}.{os.getpid()}.partial"
@@ -130,15 +133,20 @@ class _Store:
                     data = part.encode("utf-8", "replace")  # exactly the bytes `v4 pack` writes
                     size += len(data)
                     f.write(data)
+            stored = open(partial, "rb")  # open before the rename: a concurrent prune cannot take it away
             partial.replace(self.directory / f"{key}.txt")
             self._prune()
         except OSError:
-            return
+            return None
         self.cache.put_many({
             f"snapshot-manifest:{key}": _manifest_of(result),
             f"snapshot:{key}": {"has_text": bool(result.parts), "tokens": result.tokens, "budget": result.budget,
                                 "format": result.format, "prefix_chars": result.prefix_chars, "size": size},
         })
+        if not result.parts:  # a manifest only (the json format)
+            stored.close()
+            return None
+        return _StoredText(stored, size)
 
     def _prune(self) -> None:
         stored = sorted(self.directory.glob("*.txt"), key=lambda p: p.stat().st_mtime, reverse=True)
