@@ -80,3 +80,22 @@ def test_concurrent_processes_do_not_corrupt_it(tmp_path):
     written = db.execute("SELECT count(*) FROM entries").fetchone()[0]
     # a write that lost a lock race is allowed to be dropped, but most land and none is damaged
     assert written > 4 * 20 * 50 * 0.9
+
+
+def test_a_database_another_run_holds_locked_is_bypassed_not_deleted(tmp_path, monkeypatch):
+    from v4cli.context import cache as cache_module
+
+    monkeypatch.setattr(cache_module, "_BUSY_TIMEOUT_MS", 100)
+    first = Cache(tmp_path)
+    first.put_many({"kept": 1})
+    first.close()
+    holder = sqlite3.connect(tmp_path / "cache.sqlite", isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")
+    try:
+        blocked = Cache(tmp_path)
+        assert blocked.get_many(["kept"]) == {}  # this run works without the cache
+        blocked.put_many({"other": 2})
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert Cache(tmp_path).get_many(["kept", "other"]) == {"kept": 1}

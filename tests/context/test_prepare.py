@@ -106,3 +106,11 @@ def test_a_redacted_line_in_a_large_file_is_all_that_is_counted_again(monkeypatc
     monkeypatch.setattr(tokens.V4Tokenizer, "count_many", count_many)
     assert prepare_module.recount_edited([(before, after, tokenizer.count(before))]) == [tokenizer.count(after)]
     assert sum(map(len, counted)) < 200
+
+
+def test_a_preparation_can_settle_more_than_once(documents):
+    tokenizer = tokens.get_tokenizer()
+    with prepare_module.Preparation(Cache(None), redact=False) as preparation:
+        for doc in documents[:3]:
+            preparation.add([doc])
+            assert [p.tokens for p in preparation.result([doc])] == [tokenizer.count(doc.text)]

@@ -128,3 +128,38 @@ def test_a_new_rule_in_an_ignore_file_git_hides_is_seen(tmp_path, monkeypatch):
     after = _pack(repo, cache)
     assert "return 2" not in after.text
     assert {s.path: s.reason for s in after.skipped} == {"pkg/b.py": "ignored"}
+
+
+def test_a_stored_manifest_needs_no_cache_once_loaded_and_copies_work_without_sendfile(tmp_path, monkeypatch):
+    import sqlite3
+
+    repo = make_git_repo(tmp_path / "repo", FILES)
+    cache = Cache(tmp_path / "cache")
+    time.sleep(2.1)
+    first = _pack(repo, cache)
+    stored = _pack(repo, cache)
+    holder = sqlite3.connect(tmp_path / "cache" / "cache.sqlite", isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")  # another run holding the cache cannot hold up the manifest any more
+    try:
+        assert stored.manifest() == first.manifest()
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    monkeypatch.setattr(snapshot, "_SENDFILE_ANY", False)  # macOS, Windows: copied through Python
+    with open(tmp_path / "out.xml", "wb") as out:
+        _pack(repo, cache).parts.write_utf8(out)
+    assert (tmp_path / "out.xml").read_text() == first.text
+
+
+def test_options_pack_would_refuse_are_refused_before_any_file_is_read(tmp_path, monkeypatch):
+    import pytest
+
+    from v4cli.errors import UsageError
+
+    repo = make_git_repo(tmp_path / "repo", FILES)
+    reads = _counting_reads(monkeypatch)
+    with pytest.raises(UsageError, match="unknown format"):
+        _pack(repo, Cache(None), fmt="yaml")
+    with pytest.raises(UsageError, match="budget must be"):
+        _pack(repo, Cache(None), budget=0)
+    assert reads == []

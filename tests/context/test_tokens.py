@@ -360,6 +360,8 @@ def write_variant(tmp_path: Path, change) -> Path:
         (lambda s: s["model"].pop("vocab"), "vocab"),
         (lambda s: s["added_tokens"].append({**s["added_tokens"][6], "id": 200_000, "content": "<｜tool.call｜>"}),
          "punctuation that texts are cut at"),
+        (lambda s: s["added_tokens"].append({**s["added_tokens"][6], "id": 200_000, "content": "<｜a\nb｜>"}),
+         "a newline"),
     ],
 )
 def test_unexpected_tokenizer_files_are_refused(tmp_path, change, message):

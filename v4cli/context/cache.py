@@ -53,6 +53,16 @@ class Cache:
             return found  # a damaged row or a locked database costs a recomputation, nothing more
         return found
 
+    def get_text(self, key: str) -> str | None:
+        """The stored JSON text of one value, unparsed (for a caller that parses it only if it needs it)."""
+        if self._db is None:
+            return None
+        try:
+            row = self._db.execute("SELECT value FROM entries WHERE key = ?", (key,)).fetchone()
+        except sqlite3.Error:
+            return None
+        return row[0] if row else None
+
     def is_empty(self) -> bool:
         """Whether nothing is stored (a new cache, or a disabled one): then every count is still to compute."""
         if self._db is None:
@@ -86,9 +96,9 @@ class Cache:
         for attempt in range(2):
             try:
                 return _connect(path)
-            except sqlite3.DatabaseError:
-                if attempt:
-                    return None
+            except sqlite3.DatabaseError as err:
+                if attempt or _busy(err):
+                    return None  # held by another run past the timeout: work without the cache, delete nothing
                 _remove_database(path)  # corrupt or foreign: start over once
         return None
 
@@ -112,6 +122,14 @@ def _connect(path: Path) -> sqlite3.Connection:
     except BaseException:
         db.close()
         raise
+
+
+def _busy(err: sqlite3.DatabaseError) -> bool:
+    """A database locked or busy (another run's transaction), as opposed to a damaged or foreign one."""
+    code = getattr(err, "sqlite_errorcode", None)  # Python 3.11+
+    if code is not None:
+        return code & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
+    return isinstance(err, sqlite3.OperationalError) and ("locked" in str(err) or "busy" in str(err))
 
 
 def _remove_database(path: Path) -> None:

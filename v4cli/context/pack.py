@@ -134,12 +134,7 @@ def pack(
     prepared: Sequence[Prepared] | None = None,
 ) -> PackResult:
     """The context of `collection` within `budget`; `prepared` (its documents, prepared) when already known."""
-    if fmt not in formats.FORMATS:
-        raise UsageError(f"unknown format {fmt!r}", hint=f"choose one of: {', '.join(formats.FORMATS)}")
-    if selection.ranking not in RANKINGS:
-        raise UsageError(f"unknown ranking {selection.ranking!r}", hint=f"choose one of: {', '.join(RANKINGS)}")
-    if budget <= 0:
-        raise UsageError(f"budget must be a positive number of tokens, got {budget}")
+    check_options(fmt, selection, budget)
     cache = cache or Cache(None)
     render_fmt = "xml" if fmt == "json" else fmt
     if prepared is None:
@@ -155,6 +150,16 @@ def pack(
         skipped=list(collection.skipped),
         prefix_chars=prefix_chars,
     )
+
+
+def check_options(fmt: str, selection: Selection, budget: int) -> None:
+    """Refuse options pack would refuse, before any file is read."""
+    if fmt not in formats.FORMATS:
+        raise UsageError(f"unknown format {fmt!r}", hint=f"choose one of: {', '.join(formats.FORMATS)}")
+    if selection.ranking not in RANKINGS:
+        raise UsageError(f"unknown ranking {selection.ranking!r}", hint=f"choose one of: {', '.join(RANKINGS)}")
+    if budget <= 0:
+        raise UsageError(f"budget must be a positive number of tokens, got {budget}")
 
 
 @dataclass(slots=True)

@@ -109,6 +109,7 @@ class Preparation:
         if self._unsent:
             if self._pool is None:  # little to count: no thread is worth starting
                 self._jobs.append(_done(get_tokenizer().count_batch(self._unsent)))
+                self._unsent, self._unsent_chars = [], 0
             else:
                 self._submit()
         counts: list[int] = []

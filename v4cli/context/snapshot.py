@@ -13,15 +13,15 @@ import errno
 import json
 import os
 import shutil
+import sys
 import time
 from collections.abc import Sequence
 from dataclasses import asdict
-from pathlib import Path
 
 import xxhash
 
 from v4cli.context.cache import Cache
-from v4cli.context.pack import FileEntry, PackResult, Selection, pack
+from v4cli.context.pack import FileEntry, PackResult, Selection, check_options, pack
 from v4cli.context.prepare import COUNT_VERSION, Preparation, Progress
 from v4cli.context.sources import Plan, SourceOptions, Skipped, plan_sources, read_plan
 from v4cli.context.walk import FileIdentity
@@ -45,6 +45,7 @@ def pack_paths(
     selection: Selection = Selection(),
 ) -> PackResult:
     """`collect` + `pack`, answered from the stored output when the inputs are unchanged."""
+    check_options(fmt, selection, budget)
     started = time.time_ns()  # before any stat: the racy rule measures from here
     store = _Store(cache)
     if cache.is_empty():  # a first run: nothing to reuse, every file to count; the tokenizer builds meanwhile
@@ -113,9 +114,9 @@ class _Store:
         if not isinstance(meta, dict):
             return None
         try:
+            manifest = _StoredManifest(self.cache.get_text(f"snapshot-manifest:{key}"))
             text = _StoredText(open(path, "rb"), meta["size"]) if meta["has_text"] else None
             os.utime(path)  # most recently used
-            manifest = _StoredManifest(self.cache.path.parent, f"snapshot-manifest:{key}")
             return PackResult(parts=text if text is not None else [], tokens=meta["tokens"], budget=meta["budget"],
                               format=meta["format"], files=_Stored(manifest, 0), skipped=_Stored(manifest, 1),
                               prefix_chars=meta["prefix_chars"])
@@ -134,9 +135,13 @@ class _Store:
                     size += len(data)
                     f.write(data)
             stored = open(partial, "rb")  # open before the rename: a concurrent prune cannot take it away
+        except OSError:
+            return None
+        try:
             partial.replace(self.directory / f"{key}.txt")
             self._prune()
         except OSError:
+            stored.close()
             return None
         self.cache.put_many({
             f"snapshot-manifest:{key}": _manifest_of(result),
@@ -163,25 +168,21 @@ def _manifest_of(result: PackResult) -> dict:
 
 
 class _StoredManifest:
-    """The files and skips of a stored context, read from the cache when first asked for: writing the context
-    itself needs neither, and reading 5,000 entries is a good part of a warm run. It opens the cache on its own,
-    so it still answers after the caller has closed its connection."""
+    """The files and skips of a stored context, fetched with it but parsed when first asked for: writing the
+    context itself needs neither, and building 5,000 entries is a good part of a warm run."""
 
-    def __init__(self, directory: Path, key: str) -> None:
-        self._directory, self._key = directory, key
+    def __init__(self, text: str | None) -> None:
+        if text is None:
+            raise ValueError("no manifest stored")  # the caller packs normally instead
+        self._text = text
         self._lists: tuple[list[FileEntry], list[Skipped]] | None = None
 
     def lists(self) -> tuple[list[FileEntry], list[Skipped]]:
         if self._lists is None:
-            cache = Cache(self._directory)
             try:
-                meta = cache.get_many([self._key]).get(self._key)
-            finally:
-                cache.close()
-            try:
-                self._lists = _manifest_from(meta)
+                self._lists = _manifest_from(json.loads(self._text))
             except (KeyError, TypeError, ValueError):
-                raise V4Error("the manifest of the stored context is missing or damaged",
+                raise V4Error("the manifest of the stored context is damaged",
                               hint="run again with --no-cache, or delete the cache directory") from None
         return self._lists
 
@@ -197,6 +198,10 @@ class _Stored(Sequence):
 
     def __len__(self) -> int:
         return len(self._manifest.lists()[self._which])
+
+
+# Linux's sendfile writes to any file or pipe; macOS's only to sockets, and Windows has none.
+_SENDFILE_ANY = sys.platform.startswith("linux") and hasattr(os, "sendfile")
 
 
 class _StoredText:
@@ -219,7 +224,7 @@ class _StoredText:
             out_fd = out.fileno()
         except (AttributeError, OSError, ValueError):  # not a real file (io.UnsupportedOperation is both)
             out_fd = None
-        if out_fd is not None:
+        if out_fd is not None and _SENDFILE_ANY:
             out.flush()
             sent = 0
             try:
@@ -227,7 +232,8 @@ class _StoredText:
                     sent += n
                 return
             except OSError as err:
-                if sent or err.errno not in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP, errno.ENOTSUP):
+                if sent or err.errno not in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP, errno.ENOTSUP,
+                                             errno.ENOTSOCK):
                     raise  # a broken pipe or a full disk is the caller's error, not a reason to write twice
         shutil.copyfileobj(self._file, out, self._CHUNK)
 

@@ -330,8 +330,8 @@ def _check_layout(spec: dict, model: dict, added: list) -> None:
         problems.append("its pre-tokenizer changed")
     if (spec.get("decoder") or {}).get("type") != "ByteLevel":
         problems.append("its decoder is not ByteLevel")
-    if any(char in _SPLIT_PUNCTUATION for t in added for char in t["content"]):
-        problems.append("an added token holds punctuation that texts are cut at for counting")
+    if any(char in _SPLIT_PUNCTUATION or char == "\n" for t in added for char in t["content"]):
+        problems.append("an added token holds a newline or punctuation that texts are cut at for counting")
     if any(t.get("lstrip") or t.get("rstrip") or t.get("single_word") for t in added):
         problems.append("an added token strips spaces or matches single words only")
     contents = sorted(t["content"] for t in added)
