@@ -163,3 +163,26 @@ def test_options_pack_would_refuse_are_refused_before_any_file_is_read(tmp_path,
     with pytest.raises(UsageError, match="budget must be"):
         _pack(repo, Cache(None), budget=0)
     assert reads == []
+
+
+def test_the_cycle_collector_is_paused_while_packing_and_restored_after(tmp_path, monkeypatch):
+    import gc
+
+    seen = []
+    real = snapshot.pack
+
+    def pack(*args, **kwargs):
+        seen.append(gc.isenabled())
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(snapshot, "pack", pack)
+    repo = write_tree(tmp_path / "tree", FILES)
+    assert gc.isenabled()
+    _pack(repo, Cache(None))
+    assert seen == [False] and gc.isenabled()
+    gc.disable()  # a caller that had paused it keeps it paused
+    try:
+        _pack(repo, Cache(None))
+        assert not gc.isenabled()
+    finally:
+        gc.enable()

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import codecs
 import errno
+import gc
 import json
 import os
 import shutil
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict
 
 import xxhash
@@ -46,6 +48,26 @@ def pack_paths(
 ) -> PackResult:
     """`collect` + `pack`, answered from the stored output when the inputs are unchanged."""
     check_options(fmt, selection, budget)
+    with _cycle_collection_paused():
+        return _pack_paths(paths, options, stdin, budget, fmt, redact, cache, progress, selection)
+
+
+@contextmanager
+def _cycle_collection_paused() -> Iterator[None]:
+    """A pack makes hundreds of thousands of objects that live until it ends, and every full pass of the
+    cyclic garbage collector walks them all (6% of a cold pack of Django): pause it meanwhile. Reference
+    counting still frees what is dropped; the few cycles wait until the collector runs again."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _pack_paths(paths: list[str], options: SourceOptions, stdin: bytes | None, budget: int, fmt: str, redact: bool,
+                cache: Cache, progress: Progress | None, selection: Selection) -> PackResult:
     started = time.time_ns()  # before any stat: the racy rule measures from here
     store = _Store(cache)
     if cache.is_empty():  # a first run: nothing to reuse, every file to count; the tokenizer builds meanwhile
