@@ -358,7 +358,7 @@ def _excerpts(p: Prepared, symbols, room: int, fmt: str, cache: Cache, question:
         if text is None:
             return None
         part = formats.Shown(p.doc.path, p.doc.language, text, count(text), truncated_from=p.tokens)
-        (cost,) = count_cached([formats.render_file(fmt, part)], cache)
+        (cost,) = _block_tokens(fmt, [part], cache)
         if cost <= room:
             return part, cost
         keep -= cost - room
@@ -426,7 +426,7 @@ def _head(p: Prepared, room: int, fmt: str, cache: Cache) -> tuple[formats.Shown
         if not text:
             return None
         part = formats.Shown(p.doc.path, p.doc.language, text, tokenizer.count(text), truncated_from=p.tokens)
-        (cost,) = count_cached([formats.render_file(fmt, part)], cache)
+        (cost,) = _block_tokens(fmt, [part], cache)
         if cost <= room:
             return part, cost
         keep -= cost - room

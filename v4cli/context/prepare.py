@@ -104,14 +104,9 @@ class Preparation:
 
     def _settle_missing(self) -> None:
         from v4cli.context.secrets.batch import PendingRedactions
-        from v4cli.context.tokens import get_tokenizer
 
         if self._unsent:
-            if self._pool is None:  # little to count: no thread is worth starting
-                self._jobs.append(_done(get_tokenizer().count_batch(self._unsent)))
-                self._unsent, self._unsent_chars = [], 0
-            else:
-                self._submit()
+            self._submit()
         counts: list[int] = []
         for job in self._jobs:
             counts += job.result()
@@ -222,14 +217,6 @@ def _longest(holds: Callable[[int], bool], limit: int) -> int:
         else:
             high = middle - 1
     return low
-
-
-def _done(value: list[int]) -> Future[list[int]]:
-    from concurrent.futures import Future
-
-    future: Future[list[int]] = Future()
-    future.set_result(value)
-    return future
 
 
 def _valid(hit: object) -> bool:

@@ -200,10 +200,10 @@ class V4Tokenizer:
         return [n for batch in counted for n in batch]
 
     def count_batch(self, texts: Sequence[str], special_tokens: bool = True) -> list[int]:
-        """Counts of `texts` on the calling thread, most of them in one call to tiktoken: joined by an added token, which tiktoken
-        cuts the text at before its regex runs, so each text is encoded exactly as it would be alone. One call
-        per batch instead of one per text also takes the GIL once per batch: with other threads busy in Python,
-        each return to Python can wait a whole switch interval (5 ms) for it."""
+        """Counts of `texts` on the calling thread, most of them in one call to tiktoken: joined by an added
+        token, which tiktoken cuts the text at before its regex runs, so each text is encoded exactly as it
+        would be alone. One call per batch instead of one per text also takes the GIL once per batch: with other
+        threads busy in Python, each return to Python can wait a whole switch interval (5 ms) for it."""
         counts = [0] * len(texts)
         joined: list[int] = []  # texts without any added-token start, counted together
         for k, text in enumerate(texts):
@@ -211,24 +211,25 @@ class V4Tokenizer:
                 counts[k] = self.count(text, special_tokens=special_tokens)
             else:
                 joined.append(k)
-        if len(joined) < 2:
-            for k in joined:
-                counts[k] = self.count(texts[k])
-            return counts
+        plain = [texts[k] for k in joined]
+        together = self._count_joined(plain) if plain else []
+        for k, tokens in zip(joined, map(self.count, plain) if together is None else together):
+            counts[k] = tokens
+        return counts
+
+    def _count_joined(self, texts: list[str]) -> list[int] | None:
+        """Counts of texts free of added-token starts, from one call; None when a lone surrogate forbids it."""
         try:
-            ids = self._core.encode_to_tiktoken_buffer(self._separator.join(texts[k] for k in joined),
-                                                       self._separator_set)
-        except UnicodeEncodeError:  # a lone surrogate somewhere: each text on its own
-            for k in joined:
-                counts[k] = self.count(texts[k])
-            return counts
+            ids = self._core.encode_to_tiktoken_buffer(self._separator.join(texts), self._separator_set)
+        except UnicodeEncodeError:
+            return None
         data = bytes(ids)
-        start = 0
-        for k in joined[:-1]:
+        counts, start = [], 0
+        for _ in texts[:-1]:
             end = _find_aligned(data, self._separator_id, start)
-            counts[k] = (end - start) // 4
+            counts.append((end - start) // 4)
             start = end + 4
-        counts[joined[-1]] = (len(data) - start) // 4
+        counts.append((len(data) - start) // 4)
         return counts
 
     def _is_id(self, i: int) -> bool:
