@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -114,3 +116,44 @@ def test_a_preparation_can_settle_more_than_once(documents):
         for doc in documents[:3]:
             preparation.add([doc])
             assert [p.tokens for p in preparation.result([doc])] == [tokenizer.count(doc.text)]
+
+
+def _answered(preparation, count: int) -> None:
+    """Wait until the background scan has answered for `count` texts, then let the preparation take its finds."""
+    deadline = time.monotonic() + 60
+    while preparation._scan._covered < count and time.monotonic() < deadline:
+        time.sleep(0.01)
+    preparation.add([])
+
+
+def test_secrets_found_while_counting_are_recounted_before_the_end(monkeypatch, documents):
+    monkeypatch.setattr(prepare_module, "_BACKGROUND_SCAN_CHARS", 0)
+    monkeypatch.setattr(tokens, "usable_cpus", lambda: 2)
+    expected = prepare(documents, Cache(None), redact=True)
+    with prepare_module.Preparation(Cache(None)) as preparation:
+        preparation.add(documents)
+        _answered(preparation, len(documents))
+        early = {k for found, _ in preparation._recounts for k, _ in found}
+        assert early == {k for k, p in enumerate(expected) if p.redactions}
+        monkeypatch.setattr(prepare_module, "count_stretches", lambda pairs: pytest.fail("recounted at the end"))
+        assert preparation.result(documents) == expected
+
+
+def test_a_find_that_the_final_scan_contradicts_is_recounted_from_the_final_text(monkeypatch, documents):
+    """A child whose first answer is well formed but wrong, and which then fails: the texts are scanned here, and
+    the recount already made of its wrong text is replaced."""
+    from v4cli.context.secrets import batch
+
+    first_secret = next(k for k, doc in enumerate(documents) if redact(doc.text)[1])
+    monkeypatch.setattr(batch, "_CHILD", (
+        "import pickle, sys; texts = pickle.load(sys.stdin.buffer); "
+        f"pickle.dump((len(texts), [({first_secret}, 'wrong', [(1, 'fake')])]), sys.stdout.buffer); "
+        "sys.stdout.buffer.flush(); sys.exit(1)"))
+    monkeypatch.setattr(prepare_module, "_BACKGROUND_SCAN_CHARS", 0)
+    monkeypatch.setattr(tokens, "usable_cpus", lambda: 2)
+    expected = prepare(documents, Cache(None), redact=True)
+    with prepare_module.Preparation(Cache(None)) as preparation:
+        preparation.add(documents)
+        _answered(preparation, 1)
+        assert [text for found, _ in preparation._recounts for _, text in found] == ["wrong"]
+        assert preparation.result(documents) == expected

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from tests.context.secrets_corpus import look_alike_files, true_secret_files
@@ -73,4 +75,37 @@ def test_texts_added_while_the_child_scans_are_all_answered_in_order(monkeypatch
         for start in range(3, len(CORPUS), 5):
             scan.add(CORPUS[start : start + 5])
         scan.add([])
+        assert scan.result() == EXPECTED
+
+
+def _wait_until_answered(scan, count: int) -> None:
+    deadline = time.monotonic() + 60
+    while scan._covered < count and time.monotonic() < deadline:
+        time.sleep(0.01)
+
+
+def test_texts_found_to_hold_secrets_are_handed_out_once_each_while_the_scan_goes_on(monkeypatch):
+    _no_scan_here(monkeypatch)
+    taken = []
+    with batch.PendingRedactions(CORPUS[:4], background=True) as scan:
+        for start in range(4, len(CORPUS), 6):
+            scan.add(CORPUS[start : start + 6])
+            taken += scan.take_found()
+        _wait_until_answered(scan, len(CORPUS))
+        taken += scan.take_found()
+        assert scan.take_found() == []
+        assert scan.result() == EXPECTED
+    assert taken == [(i, text, found) for i, (text, found) in enumerate(EXPECTED) if found]
+
+
+def test_a_child_that_fails_after_answering_part_means_scanning_here(monkeypatch):
+    """Its first answer is well formed (and wrong); the end result is still exactly `redact`'s."""
+    first_secret = next(i for i, (_, found) in enumerate(EXPECTED) if found)
+    monkeypatch.setattr(batch, "_CHILD", (
+        "import pickle, sys; texts = pickle.load(sys.stdin.buffer); "
+        f"pickle.dump((len(texts), [({first_secret}, 'wrong', [(1, 'fake')])]), sys.stdout.buffer); "
+        "sys.stdout.buffer.flush(); sys.exit(1)"))
+    with batch.PendingRedactions(CORPUS, background=True) as scan:
+        _wait_until_answered(scan, 1)
+        assert [text for _, text, _ in scan.take_found()] == ["wrong"]
         assert scan.result() == EXPECTED

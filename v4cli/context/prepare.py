@@ -52,8 +52,8 @@ class Preparation:
     reading goes on; use as a context manager.
 
     Documents the cache knows are settled at once. The others are counted in parts on a pool of threads
-    (tiktoken releases the GIL) and scanned for secrets, in a child process once there is enough to scan; the
-    few texts that redaction changes are counted again at the end.
+    (tiktoken releases the GIL) and scanned for secrets, in a child process once there is enough to scan. The
+    few texts that redaction changes are counted again where they changed, as soon as the scan reports them.
     """
 
     def __init__(self, cache: Cache, *, redact: bool = True, progress: Progress | None = None,
@@ -68,6 +68,8 @@ class Preparation:
         self._unsent: list[str] = []  # their texts not yet handed to a counting thread
         self._unsent_chars = 0
         self._jobs: list[Future[list[int]]] = []  # counts of consecutive runs of _missing
+        # recounts of redacted texts: [(index in _missing, redacted text)] and the counts of their stretch_pieces
+        self._recounts: list[tuple[list[tuple[int, str]], Future[list[int]]]] = []
         self._pool: ThreadPoolExecutor | None = None
         self._scan: PendingRedactions | None = None
         self._skipped = 0
@@ -94,6 +96,7 @@ class Preparation:
             self._missing_chars += sum(len(doc.text) for doc in missing)
             self._count([doc.text for doc in missing])
             self._scan_for_secrets(missing)
+        self._recount_found()
         self._report()
 
     def result(self, documents: Sequence[Document]) -> list[Prepared]:
@@ -103,31 +106,62 @@ class Preparation:
         return [self._settled[id(doc)] for doc in documents]
 
     def _settle_missing(self) -> None:
-        from v4cli.context.secrets.batch import PendingRedactions
-
         if self._unsent:
             self._submit()
         counts: list[int] = []
         for job in self._jobs:
+            self._recount_found()  # while counting goes on, so that few recounts are left for the end
             counts += job.result()
             self._report()
-        if not self.redact:
-            redacted = [(doc.text, ()) for doc in self._missing]
-        else:
-            if self._scan is None:
-                self._scan = PendingRedactions([doc.text for doc in self._missing], background=False)
-            redacted = self._scan.result()
+        redacted = self._redacted()
+        recounted = self._recounted()
         changed = [k for k, (_, found) in enumerate(redacted) if found]
-        recounted = recount_edited([(self._missing[k].text, redacted[k][0], counts[k]) for k in changed])
-        for k, tokens in zip(changed, recounted):
-            counts[k] = tokens
+        late = [k for k in changed if k not in recounted or recounted[k][0] != redacted[k][0]]
+        if late:  # found at the very end, or without a background scan
+            for k, (before, after) in zip(late, count_stretches([(self._missing[k].text, redacted[k][0])
+                                                                  for k in late])):
+                recounted[k] = (redacted[k][0], before, after)
+        for k in changed:
+            _, before, after = recounted[k]
+            counts[k] += after - before
         fresh = {}
         for doc, (text, found), tokens in zip(self._missing, redacted, counts):
             self._settled[id(doc)] = Prepared(doc, text, tokens, found)
             fresh[self._key(doc)] = {"t": tokens, "r": [[r.line, r.kind] for r in found]}
         self.cache.put_many(fresh)
-        self._missing, self._missing_chars, self._jobs = [], 0, []
+        if self._scan is not None:  # done: documents added after this are scanned anew
+            self._scan.__exit__(None, None, None)
+        self._missing, self._missing_chars, self._jobs, self._recounts, self._scan = [], 0, [], [], None
         self._report()
+
+    def _redacted(self) -> list[tuple[str, tuple]]:
+        """(text to pack, redactions) of each missing document."""
+        from v4cli.context.secrets.batch import PendingRedactions
+
+        if not self.redact:
+            return [(doc.text, ()) for doc in self._missing]
+        self._recount_found()
+        if self._scan is None:
+            self._scan = PendingRedactions([doc.text for doc in self._missing], background=False)
+        return self._scan.result()
+
+    def _recount_found(self) -> None:
+        """Count, on the counting threads, the changed stretches of the texts that the scan in the background
+        has found secrets in since the last call (see recount_edited)."""
+        from v4cli.context.tokens import count_part
+
+        found = [(k, text) for k, text, _ in self._scan.take_found()] if self._scan is not None else []
+        if found:
+            pieces = stretch_pieces([(self._missing[k].text, text) for k, text in found])
+            self._recounts.append((found, self._pool_for().submit(count_part, pieces)))
+
+    def _recounted(self) -> dict[int, tuple[str, int, int]]:
+        """The recounts so far: index in _missing -> (redacted text, tokens of its changed stretch before, after)."""
+        recounted = {}
+        for found, job in self._recounts:
+            for (k, text), (before, after) in zip(found, _paired(job.result())):
+                recounted[k] = (text, before, after)
+        return recounted
 
     def _count(self, texts: list[str]) -> None:
         from v4cli.context.tokens import PART_CHARS
@@ -139,14 +173,19 @@ class Preparation:
                 self._submit()
 
     def _submit(self) -> None:
+        from v4cli.context.tokens import count_part
+
+        self._jobs.append(self._pool_for().submit(count_part, self._unsent))
+        self._unsent, self._unsent_chars = [], 0
+
+    def _pool_for(self) -> ThreadPoolExecutor:
         from concurrent.futures import ThreadPoolExecutor
 
-        from v4cli.context.tokens import count_part, usable_cpus
+        from v4cli.context.tokens import usable_cpus
 
         if self._pool is None:
             self._pool = ThreadPoolExecutor(usable_cpus(), thread_name_prefix="v4-tokens")
-        self._jobs.append(self._pool.submit(count_part, self._unsent))
-        self._unsent, self._unsent_chars = [], 0
+        return self._pool
 
     def _scan_for_secrets(self, documents: list[Document]) -> None:
         from v4cli.context.secrets.batch import PendingRedactions
@@ -184,14 +223,29 @@ def recount_edited(edits: Sequence[tuple[str, str, int]]) -> list[int]:
     first and the last difference is counted, widened to places where the pre-tokenizer always splits (see
     tokens.first_split), so the unchanged rest keeps its share of the count. A redaction changes a line or
     two of a large test file; counting it all again was the last serial step of a cold pack."""
+    counted = count_stretches([(before, after) for before, after, _ in edits])
+    return [tokens - before + after for (_, _, tokens), (before, after) in zip(edits, counted)]
+
+
+def count_stretches(pairs: Sequence[tuple[str, str]]) -> list[tuple[int, int]]:
+    """For each (before, after) pair of texts, the tokens of the stretch where they differ: (in before, in after)."""
     from v4cli.context.tokens import get_tokenizer
 
-    stretches = [_changed_stretch(before, after) for before, after, _ in edits]
-    pieces = [before[start:end] for (before, _, _), (start, end, _) in zip(edits, stretches)]
-    pieces += [after[start:end] for (_, after, _), (start, _, end) in zip(edits, stretches)]
-    counted = get_tokenizer().count_many(pieces) if pieces else []
-    n = len(edits)
-    return [tokens - counted[k] + counted[n + k] for k, (_, _, tokens) in enumerate(edits)]
+    pieces = stretch_pieces(pairs)
+    return _paired(get_tokenizer().count_many(pieces) if pieces else [])
+
+
+def stretch_pieces(pairs: Sequence[tuple[str, str]]) -> list[str]:
+    """The stretches where (before, after) pairs differ: all those of the befores, then those of the afters."""
+    stretches = [_changed_stretch(before, after) for before, after in pairs]
+    return ([before[start:end] for (before, _), (start, end, _) in zip(pairs, stretches)]
+            + [after[start:end] for (_, after), (start, _, end) in zip(pairs, stretches)])
+
+
+def _paired(counted: list[int]) -> list[tuple[int, int]]:
+    """Counts of stretch_pieces as (before, after) pairs."""
+    half = len(counted) // 2
+    return list(zip(counted[:half], counted[half:]))
 
 
 def _changed_stretch(before: str, after: str) -> tuple[int, int, int]:

@@ -24,18 +24,24 @@ _CHILD = "import sys; sys.path.insert(0, sys.argv[1]); from v4cli.context.secret
 
 _BATCH = 256  # texts per pickle sent to the child
 Redacted = tuple[str, tuple[Redaction, ...]]
+Found = tuple[int, str, tuple[Redaction, ...]]  # (index, redacted text, redactions)
 
 
 class PendingRedactions:
     """`redact` of every text given (at construction and through `add`), computed in a child process when
-    `background`, as the texts arrive; use as a context manager."""
+    `background`, as the texts arrive; use as a context manager. The child answers batch by batch, so a caller
+    can act on the texts found to hold secrets (`take_found`) while the rest are still being scanned."""
 
     def __init__(self, texts: Iterable[str] = (), *, background: bool) -> None:
         self._texts: list[str] = []
         self._child: subprocess.Popen | None = None
-        self._thread: threading.Thread | None = None
+        self._threads: list[threading.Thread] = []
         self._queue: queue.SimpleQueue[list[str] | None] = queue.SimpleQueue()
-        self._reply: bytes | None = None
+        self._sent = 0  # texts written to the child
+        self._covered = 0  # texts the child has answered for
+        self._found: list[Found] = []  # its answers so far: the texts that hold secrets, in order
+        self._taken = 0  # how many of them take_found has handed out
+        self._failed = False
         if background and sys.executable and not getattr(sys, "frozen", False):  # a frozen app runs no Python code
             try:
                 self._child = subprocess.Popen(
@@ -45,44 +51,89 @@ class PendingRedactions:
             except OSError:
                 pass
             else:
-                self._thread = threading.Thread(target=self._exchange, name="v4-redact", daemon=True)
-                self._thread.start()
+                # Two threads: the child's answers are read while texts are still being written to it, so that
+                # neither pipe can fill up and block the other.
+                self._threads = [threading.Thread(target=self._send, name="v4-redact-send", daemon=True),
+                                 threading.Thread(target=self._receive, name="v4-redact-receive", daemon=True)]
+                for thread in self._threads:
+                    thread.start()
         self.add(texts)
 
     def add(self, texts: Iterable[str]) -> None:
         """More texts to scan; in the background they are sent to the child at once."""
         texts = list(texts)
         self._texts.extend(texts)
-        if self._thread is not None and texts:
+        if self._threads and texts:
             self._queue.put(texts)
 
-    def _exchange(self) -> None:
-        """Send the texts a batch at a time as they come (neither side holds a second copy of them all), then
-        read the answer: the child answers only once it has read everything, so the pipes never block each other."""
+    def take_found(self) -> list[Found]:
+        """(index, redacted text, redactions) of the texts the child has found secrets in since the last call
+        (indices count every text given, in order). Empty when the scan does not run in the background; the
+        final word is always `result`'s, which also covers a child that failed after answering some."""
+        found = self._found[self._taken :]
+        self._taken += len(found)
+        return found
+
+    def _send(self) -> None:
+        """Write the texts a batch at a time as they come (neither side holds a second copy of them all)."""
         child = self._child
         try:
             with child.stdin:
                 while (texts := self._queue.get()) is not None:
                     for start in range(0, len(texts), _BATCH):
-                        pickle.dump(texts[start : start + _BATCH], child.stdin, protocol=pickle.HIGHEST_PROTOCOL)
-            reply = child.stdout.read()
-        except (OSError, ValueError):  # the child is gone: scan here
-            reply = None
-        finally:
-            child.stdout.close()
-        if child.wait() == 0:
-            self._reply = reply
+                        chunk = texts[start : start + _BATCH]
+                        self._sent += len(chunk)  # before the write: the answer may come back before it returns
+                        pickle.dump(chunk, child.stdin, protocol=pickle.HIGHEST_PROTOCOL)
+                    child.stdin.flush()  # the child answers what it has: none may wait in our buffer
+        except (OSError, ValueError):  # the child is gone: the receiver sees it end
+            pass
+
+    def _receive(self) -> None:
+        """Read the child's answers, one per batch, until it ends; anything unexpected means scanning here."""
+        child = self._child
+        try:
+            with child.stdout:
+                while True:
+                    try:
+                        answer = pickle.load(child.stdout)
+                    except EOFError:
+                        break
+                    if not self._accept(answer):
+                        self._failed = True
+                        break
+        except Exception:  # a damaged answer of any shape, or the pipe broke
+            self._failed = True
+        if child.wait() != 0:
+            self._failed = True
+
+    def _accept(self, answer: object) -> bool:
+        """Record one batch's answer: (texts covered so far, [(index, redacted text, [(line, kind)])])."""
+        if not (isinstance(answer, tuple) and len(answer) == 2 and isinstance(answer[1], list)):
+            return False
+        covered, changes = answer
+        if not (isinstance(covered, int) and self._covered < covered <= self._sent):
+            return False
+        if not all(
+            isinstance(change, tuple) and len(change) == 3 and isinstance(change[0], int)
+            and self._covered <= change[0] < covered and isinstance(change[1], str) and isinstance(change[2], list)
+            and all(isinstance(line, int) and isinstance(kind, str) for line, kind in change[2])
+            for change in changes
+        ):
+            return False
+        self._found.extend((i, text, tuple(Redaction(line, kind) for line, kind in found)) for i, text, found in changes)
+        self._covered = covered
+        return True
 
     def result(self) -> list[Redacted]:
         """(text to pack, redactions) for each text, in order."""
-        if self._thread is not None:
+        if self._threads:
             self._queue.put(None)  # no more texts
-            self._thread.join()
-            changes = _changes(self._reply, len(self._texts))
-            if changes is not None:
+            for thread in self._threads:
+                thread.join()
+            if not self._failed and self._covered == len(self._texts):
                 results: list[Redacted] = [(text, ()) for text in self._texts]
-                for i, text, found in changes:
-                    results[i] = (text, tuple(Redaction(line, kind) for line, kind in found))
+                for i, text, found in self._found:
+                    results[i] = (text, found)
                 return results
         return [(text, tuple(found)) for text, found in map(redact, self._texts)]
 
@@ -96,35 +147,22 @@ class PendingRedactions:
             self._child.wait()
 
 
-def _changes(reply: bytes | None, count: int) -> list[tuple[int, str, list[tuple[int, str]]]] | None:
-    """The child's answer, or None when there is none or it is not what `serve` writes."""
-    if reply is None:
-        return None
-    try:
-        changes = pickle.loads(reply)
-        ok = isinstance(changes, list) and all(
-            0 <= i < count and isinstance(text, str)
-            and all(isinstance(line, int) and isinstance(kind, str) for line, kind in found)
-            for i, text, found in changes
-        )
-    except Exception:  # a damaged reply of any shape: scan here instead
-        return None
-    return changes if ok else None
-
-
 def serve() -> None:
-    """The child: pickled lists of texts on stdin until its end; on stdout, (index, redacted text,
-    [(line, kind)]) for each text that holds a secret, indices counted across the lists."""
-    changes = []
+    """The child: pickled lists of texts on stdin until its end; on stdout, one answer per list, as soon as it
+    is scanned: (texts covered so far, [(index, redacted text, [(line, kind)])] for each text of the list that
+    holds a secret), indices counted across the lists."""
     index = 0
+    out = sys.stdout.buffer
     while True:
         try:
             texts = pickle.load(sys.stdin.buffer)
         except EOFError:
             break
+        changes = []
         for text in texts:
             redacted, found = redact(text)
             if found:
                 changes.append((index, redacted, [(r.line, r.kind) for r in found]))
             index += 1
-    sys.stdout.buffer.write(pickle.dumps(changes, protocol=pickle.HIGHEST_PROTOCOL))
+        pickle.dump((index, changes), out, protocol=pickle.HIGHEST_PROTOCOL)
+        out.flush()
