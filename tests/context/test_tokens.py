@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import random
@@ -11,6 +12,7 @@ import sysconfig
 import threading
 import zlib
 from pathlib import Path
+from unittest import mock
 
 import pytest
 import tiktoken
@@ -233,24 +235,60 @@ def test_count_many_equals_per_text_counts_in_order(tok):
     assert tok.count_many([]) == []
 
 
+JOINED = st.lists(st.one_of(mixtures, st.text(alphabet=st.characters(codec="utf-8"), max_size=60)), max_size=8)
+
+
+@contextlib.contextmanager
+def every_added_token_allowed():
+    """count_batch as on a large batch: tiktoken finds the added tokens, not a look for their starts here."""
+    with mock.patch.object(tokens, "_NATIVE_SPECIALS_MIN_CHARS", 0):
+        yield
+
+
 @FUZZ
-@given(texts=st.lists(st.one_of(mixtures, st.text(alphabet=st.characters(codec="utf-8"), max_size=60)), max_size=8))
+@given(texts=JOINED)
 def test_fuzz_texts_counted_together_count_as_each_alone(tok, hf, texts):
     """count_batch encodes texts joined by an added token in one call: each must still count as the reference
     counts it alone."""
     assert tok.count_batch(texts) == [len(ids) for ids in reference(hf, texts)]
 
 
-def test_joined_counting_edges(tok):
+@FUZZ
+@given(texts=JOINED)
+def test_fuzz_large_batches_count_as_each_text_alone(tok, hf, hf_plain, texts):
+    with every_added_token_allowed():
+        assert tok.count_batch(texts) == [len(ids) for ids in reference(hf, texts)]
+        assert tok.count_batch(texts, special_tokens=False) == [len(ids) for ids in reference(hf_plain, texts)]
+
+
+@pytest.mark.parametrize("large", [False, True])
+def test_joined_counting_edges(tok, large):
     """Texts that end in part of an added token (the separator's own prefix among them), empty texts, texts
-    holding added tokens or lone surrogates: each counts as alone, whatever its neighbours."""
+    holding added tokens, the separator itself or lone surrogates: each counts as alone, whatever its neighbours."""
     separator = tok._separator
     edges = ["", "x", "<", "<｜", "<|", separator[:-1], "a" + separator[:-1], "</think", "｜DSML", ":", separator[-1:],
              "tail " + separator, "<think>y", "z\ud800", "  \n", "\n\n"]
     texts = [a + b for a in edges for b in edges]
     random.Random(5).shuffle(texts)
+    clean = [t for t in texts if "\ud800" not in t and separator not in t]
+    with every_added_token_allowed() if large else contextlib.nullcontext():
+        for batch in (texts, [t for t in texts if "\ud800" not in t], clean):
+            for special_tokens in (True, False):
+                expected = [tok.count(t, special_tokens=special_tokens) for t in batch]
+                assert tok.count_batch(batch, special_tokens) == expected
+
+
+def test_the_separator_is_an_added_token_no_other_can_run_into():
+    assert tokens._separator({"ab": 1, "xa": 2}) == "xa"  # "xa" could start before "ab" and end inside it
+    assert tokens._separator({"<a>": 1, "<b>": 2, "x<a": 3}) == "<b>"
+    assert tokens._separator({"aa": 1}) is None  # it overlaps itself
+    assert tokens._separator({"ab": 1, "ba": 2}) is None  # each can run into the other
+
+
+def test_without_a_separator_each_text_is_counted_alone(tok, monkeypatch):
+    monkeypatch.setattr(tok, "_separator", None)
+    texts = ["x = 1\n", "<think>y", ""]
     assert tok.count_batch(texts) == [tok.count(t) for t in texts]
-    assert tok.count_batch([t for t in texts if "\ud800" not in t]) == [tok.count(t) for t in texts if "\ud800" not in t]
 
 
 SPLIT_PIECES = st.lists(st.sampled_from(list("ab Z9_<>/`=\"'\t\r\n.,;:{}()#-|") + ["中文", "カタ・ー", "١٢٣", "🎉", "é",
