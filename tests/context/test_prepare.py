@@ -157,3 +157,18 @@ def test_a_find_that_the_final_scan_contradicts_is_recounted_from_the_final_text
         _answered(preparation, 1)
         assert [text for found, _ in preparation._recounts for _, text in found] == ["wrong"]
         assert preparation.result(documents) == expected
+
+
+def test_small_strings_counted_together_are_cached_as_one_list(tmp_path, monkeypatch):
+    cache = Cache(tmp_path / "cache")
+    texts = ['<file path="a.py" tokens="12">\n', "</file>\n", "", "</file>\n", "x\ud800", "<think>"]
+    tokenizer = tokens.get_tokenizer()
+    expected = [tokenizer.count(t) for t in texts]
+    assert prepare_module.count_cached_together(texts, cache) == expected
+    with monkeypatch.context() as m:
+        m.setattr(tokens, "get_tokenizer", lambda: pytest.fail("counted again"))
+        assert prepare_module.count_cached_together(texts, cache) == expected
+    # another list, even one that only moves a string from one item to the next, is counted anew
+    moved = ['<file path="a.py" tokens="12">\n</file>\n', "", *texts[2:]]
+    assert prepare_module.count_cached_together(moved, cache) == [tokenizer.count(t) for t in moved]
+    assert prepare_module.count_cached_together([], cache) == []

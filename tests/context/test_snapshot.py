@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import time
 
+import pytest
+
 from tests.conftest import make_git_repo, write_tree
 from v4cli.context import snapshot
 from v4cli.context.cache import Cache
 from v4cli.context.sources import SourceOptions
+from v4cli.errors import UsageError
 
 FILES = {"a.py": "x = 1\n", "pkg/b.py": "def f():\n    return 2\n", "notes.md": "# notes\n"}
 
@@ -186,3 +189,47 @@ def test_the_cycle_collector_is_paused_while_packing_and_restored_after(tmp_path
         assert not gc.isenabled()
     finally:
         gc.enable()
+
+
+def _scans_started(monkeypatch):
+    from v4cli.context import tokens
+
+    monkeypatch.setattr(tokens, "usable_cpus", lambda: 2)
+    started = []
+    real = snapshot.scan_ahead
+
+    def spy():
+        started.append(real())
+        return started[-1]
+
+    monkeypatch.setattr(snapshot, "scan_ahead", spy)
+    return started
+
+
+def test_a_first_run_of_a_large_input_scans_for_secrets_in_a_process_started_before_planning(tmp_path, monkeypatch):
+    from v4cli.context import prepare
+    from v4cli.context.secrets import batch
+
+    secret = 'token = "ghp_R8x2Lm4Qp7Vn1Kt9Zs3Wd6Yh0Bc5Jf2Ga8Ne"\n'
+    repo = make_git_repo(tmp_path / "repo", {**FILES, "conf.py": secret, "big.txt": "word " * 50_000 + "\n"})
+    started = _scans_started(monkeypatch)
+    monkeypatch.setattr(prepare, "_BACKGROUND_SCAN_CHARS", 100_000)
+    monkeypatch.setattr(batch, "redact", lambda text: pytest.fail("scanned here"))  # the child has its own
+    result = _pack(repo, Cache(tmp_path / "cache"))
+    assert len(started) == 1 and started[0]._covered == 5  # every file went to the child
+    assert started[0]._child.poll() is not None
+    assert "[REDACTED:github-token]" in result.text and "ghp_R8x2" not in result.text
+
+
+def test_a_scan_started_ahead_is_stopped_when_the_input_is_small_or_cannot_be_read(tmp_path, monkeypatch):
+    started = _scans_started(monkeypatch)
+    repo = make_git_repo(tmp_path / "repo", FILES)
+    result = _pack(repo, Cache(tmp_path / "cache"))
+    assert "def f():" in result.text
+    with pytest.raises(UsageError):
+        snapshot.pack_paths([str(tmp_path / "missing")], SourceOptions(), stdin=None, budget=1000, fmt="xml",
+                            redact=True, cache=Cache(tmp_path / "other-cache"))
+    assert len(started) == 2
+    assert all(scan._child.poll() is not None and scan._covered == 0 for scan in started)
+    _pack(repo, Cache(tmp_path / "cache"))  # no longer a first run: nothing started ahead
+    assert len(started) == 2

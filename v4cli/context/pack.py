@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 from v4cli.context import formats
 from v4cli.context.cache import Cache
-from v4cli.context.prepare import Prepared, Progress, count_cached, prepare
+from v4cli.context.prepare import Prepared, Progress, count_cached, count_cached_together, prepare
 from v4cli.context.sources import STDIN_PATH, Collection, Skipped
 from v4cli.errors import UsageError
 
@@ -381,7 +381,8 @@ def _block_tokens(fmt: str, shown: Sequence[formats.Shown], cache: Cache) -> lis
     frame. In other files (blank first line, no final newline) only the edges can merge with the frame: the
     first and last places inside the text where the pre-tokenizer always splits cut it into edges, counted
     again with the frame, and a middle whose count follows from the text's. A text without such a place is
-    counted as rendered. All of these counts are cached.
+    counted as rendered. All of these counts are cached: each rendering on its own, the frames and edges as one
+    list.
     """
     cuts = [_cuts(s.text) for s in shown]
     whole = [i for i, cut in enumerate(cuts) if cut is None]
@@ -392,7 +393,7 @@ def _block_tokens(fmt: str, shown: Sequence[formats.Shown], cache: Cache) -> lis
             first, last = cut
             pieces += [formats.file_open(fmt, s) + s.text[:first], s.text[:first], s.text[last:],
                        formats.body(s.text)[last:] + formats.file_close(fmt, s)]
-    counted = iter(count_cached(pieces, cache))
+    counted = iter(count_cached_together(pieces, cache))
     for i, cut in enumerate(cuts):
         if cut is not None:
             lead_framed, lead, tail, tail_framed = next(counted), next(counted), next(counted), next(counted)

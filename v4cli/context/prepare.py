@@ -57,8 +57,15 @@ class Preparation:
     """
 
     def __init__(self, cache: Cache, *, redact: bool = True, progress: Progress | None = None,
-                 expected: int = 0) -> None:
+                 expected: int = 0, scan: PendingRedactions | None = None, expected_chars: int = 0) -> None:
+        """`expected`: how many documents will be added (for progress). `scan`: a background scan started ahead
+        (see scan_ahead), which this preparation owns from now on; it is stopped at once, and the texts are
+        scanned here, unless `expected_chars` are enough to make a second process worth it."""
         from v4cli.context import secrets
+
+        if scan is not None and (not redact or expected_chars < _BACKGROUND_SCAN_CHARS):
+            scan.__exit__(None, None, None)
+            scan = None
 
         self.cache, self.redact, self.progress, self.expected = cache, redact, progress, expected
         self.variant = f"{COUNT_VERSION}:{secrets.SCANNER_VERSION if redact else 'raw'}"
@@ -71,7 +78,7 @@ class Preparation:
         # recounts of redacted texts: [(index in _missing, redacted text)] and the counts of their stretch_pieces
         self._recounts: list[tuple[list[tuple[int, str]], Future[list[int]]]] = []
         self._pool: ThreadPoolExecutor | None = None
-        self._scan: PendingRedactions | None = None
+        self._scan: PendingRedactions | None = scan
         self._skipped = 0
 
     def add(self, documents: Sequence[Document], skipped: int = 0) -> None:
@@ -218,6 +225,15 @@ class Preparation:
             self._scan.__exit__(*exc)
 
 
+def scan_ahead() -> PendingRedactions | None:
+    """The secret scan's child process, started before the first text is read, for a run sure to scan many
+    (a first run: no file is cached): it starts while planning leaves the second core idle."""
+    from v4cli.context.secrets.batch import PendingRedactions
+    from v4cli.context.tokens import usable_cpus
+
+    return PendingRedactions(background=True) if usable_cpus() > 1 else None
+
+
 def recount_edited(edits: Sequence[tuple[str, str, int]]) -> list[int]:
     """Token counts of edited texts, each given as (before, after, tokens before): only the stretch between the
     first and the last difference is counted, widened to places where the pre-tokenizer always splits (see
@@ -293,3 +309,25 @@ def count_cached(texts: Sequence[str], cache: Cache) -> list[int]:
         cache.put_many(fresh)
         cached.update(fresh)
     return [cached[keys[t]] for t in texts]
+
+
+def count_cached_together(texts: Sequence[str], cache: Cache) -> list[int]:
+    """Exact token counts of many small strings (the frames and edges of every file of a context), stored as
+    one cache entry for the whole list: one lookup instead of ten thousand. A list that changes is counted
+    again whole, which for small strings costs less than storing and fetching each of them."""
+    from array import array
+
+    import xxhash
+
+    data = [text.encode("utf-8", "surrogatepass") for text in texts]
+    digest = xxhash.xxh3_128(array("Q", map(len, data)).tobytes())
+    digest.update(b"".join(data))
+    key = f"txts:{digest.hexdigest()}:{COUNT_VERSION}"
+    hit = cache.get_many([key]).get(key)
+    if isinstance(hit, list) and len(hit) == len(texts) and all(isinstance(n, int) for n in hit):
+        return hit
+    from v4cli.context.tokens import get_tokenizer
+
+    counts = get_tokenizer().count_many(texts)
+    cache.put_many({key: counts})
+    return counts

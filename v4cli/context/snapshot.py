@@ -17,14 +17,14 @@ import shutil
 import sys
 import time
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import asdict
 
 import xxhash
 
 from v4cli.context.cache import Cache
 from v4cli.context.pack import FileEntry, PackResult, Selection, check_options, pack
-from v4cli.context.prepare import COUNT_VERSION, Preparation, Progress
+from v4cli.context.prepare import COUNT_VERSION, Preparation, Progress, scan_ahead
 from v4cli.context.sources import Plan, SourceOptions, Skipped, plan_sources, read_plan
 from v4cli.context.walk import FileIdentity
 from v4cli.errors import V4Error
@@ -70,25 +70,33 @@ def _pack_paths(paths: list[str], options: SourceOptions, stdin: bytes | None, b
                 cache: Cache, progress: Progress | None, selection: Selection) -> PackResult:
     started = time.time_ns()  # before any stat: the racy rule measures from here
     store = _Store(cache)
-    if cache.is_empty():  # a first run: nothing to reuse, every file to count; the tokenizer builds meanwhile
-        from v4cli.context.tokens import build_in_background
+    with ExitStack() as stack:
+        scan = None
+        if cache.is_empty():
+            # a first run: nothing to reuse, every file to count and scan. The tokenizer builds and the secret
+            # scanner's process starts meanwhile, on the core that planning leaves idle.
+            from v4cli.context.tokens import build_in_background
 
-        build_in_background()
-    plan = plan_sources(paths, options)
-    # an unredacted context is never written to disk: it would copy secrets into the cache directory
-    base = store.enabled and redact and _fingerprint(plan, paths, options, stdin, [budget, fmt, redact], started)
-    # a context where everything fit does not depend on the question, so it is stored under the base key and
-    # serves every question; a ranked one is stored under a key that also names the question and the ranking
-    ranked_key = base and xxhash.xxh3_128_hexdigest(json.dumps([base, asdict(selection)]).encode())
-    for key in (base, ranked_key):
-        hit = store.load(key) if key else None
-        if hit is not None:
-            return hit
-    # counting and the secret scan start on the first files read, while the rest are still being read
-    with Preparation(cache, redact=redact, progress=progress, expected=len(plan.to_read) + (stdin is not None)
-                     ) as preparation:
-        collection = read_plan(plan, options, stdin, on_batch=preparation.add)
-        prepared = preparation.result(collection.documents)
+            build_in_background()
+            scan = scan_ahead() if redact else None
+            if scan is not None:
+                stack.enter_context(scan)  # stopped if nothing is read after all (a bad argument, an error)
+        plan = plan_sources(paths, options)
+        # an unredacted context is never written to disk: it would copy secrets into the cache directory
+        base = store.enabled and redact and _fingerprint(plan, paths, options, stdin, [budget, fmt, redact], started)
+        # a context where everything fit does not depend on the question, so it is stored under the base key and
+        # serves every question; a ranked one is stored under a key that also names the question and the ranking
+        ranked_key = base and xxhash.xxh3_128_hexdigest(json.dumps([base, asdict(selection)]).encode())
+        for key in (base, ranked_key):
+            hit = store.load(key) if key else None
+            if hit is not None:
+                return hit
+        # counting and the secret scan start on the first files read, while the rest are still being read
+        expected_chars = sum(candidate.size for _, candidate in plan.to_read) + len(stdin or b"")  # about
+        with Preparation(cache, redact=redact, progress=progress, expected=len(plan.to_read) + (stdin is not None),
+                         scan=scan, expected_chars=expected_chars) as preparation:
+            collection = read_plan(plan, options, stdin, on_batch=preparation.add)
+            prepared = preparation.result(collection.documents)
     result = pack(collection, budget=budget, fmt=fmt, redact=redact, cache=cache, progress=progress,
                   selection=selection, prepared=prepared)
     if base:
