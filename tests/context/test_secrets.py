@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import re
 
 import pytest
 from hypothesis import given, settings
@@ -211,3 +212,35 @@ def test_trigger_scan_finds_every_trigger_that_a_plain_search_finds(pieces):
         haystack, needle = (text.lower(), trigger) if trigger in KEYWORDS else (text, trigger)
         expected = [i for i in range(len(text)) if haystack.startswith(needle, i)]
         assert starts == expected, trigger
+
+
+def test_no_trigger_class_string_overlaps_itself():
+    # find_triggers splits the view on each class string, which finds every place only when no two can overlap
+    from v4cli.context.secrets._triggers import _CHECKS
+
+    for needle in _CHECKS:
+        assert not any(needle.startswith(needle[i:]) for i in range(1, len(needle))), needle
+
+
+BODY = "a1B2c3D4e5F6g7H8" * 4
+# fixed starts, whole tokens whose long word is not where they start (SendGrid, Telegram, JWT), and word soup
+TOKEN_START_PIECES = ["ghp_", "github_pat_", "glpat-", "xoxb-", "sk_live_", "whsec_", "AIza", "GOCSPX-", "sk-", "npm_",
+                      "pypi-AgE", "hf_", "SK", "SG.", "key-", "shpat_", "doo_v1_", "dapi", "sq0atp-", "AGE-SECRET-KEY-1",
+                      "eyJ", ".ey", "123456789", ":AA", "AKIA", f"SG.{BODY[:22]}.{BODY[:43]}", f"123456789:AA{BODY[:33]}",
+                      f"eyJ{BODY[:12]}.ey{BODY[:20]}.{BODY[:16]}", "_", "-", ".", ":", " ", BODY[:16], BODY[:33], "xyz"]
+
+
+@given(pieces=st.lists(st.sampled_from(TOKEN_START_PIECES), max_size=30))
+@settings(max_examples=300, deadline=None)
+def test_long_word_prefilter_keeps_every_word_where_a_token_starts(pieces):
+    # find_tokens tries the shapes only on long words _TOKEN_MAY_START accepts: it must accept every word where
+    # one of the places _token_starts gives begins a token
+    from v4cli.context.secrets._shapes import (_FIXED_START_MAX, _SPLIT_SCAN, _TOKEN_AT, _TOKEN_MAY_START,
+                                               WORD_TABLE, _token_starts)
+
+    text = "".join(pieces)
+    words = text.encode("ascii", "replace").translate(WORD_TABLE)
+    for word in re.finditer(rb"a{20,}", words):
+        pos, end = word.span()
+        if any(_TOKEN_AT.match(text, start) for start in _token_starts(text, words, pos, end)):
+            assert _TOKEN_MAY_START.match(text, pos, min(end, pos + _SPLIT_SCAN) + _FIXED_START_MAX), text

@@ -61,12 +61,18 @@ def _fixed_starts() -> str:
     return "|".join(f"{first}(?:{'|'.join(rests)})" if first else "|".join(rests) for first, rests in groups.items())
 
 
-# Whether a token can begin at a long word's start or just after one of its "_" / "-" (where _token_starts
-# looks): a lazy walk over the word's parts that tries the fixed starts at each. Matched up to _SPLIT_SCAN
-# + _FIXED_START_MAX characters in, it may look a little further than _token_starts: it only has to miss nothing.
-_FORWARD_TOKEN_START = re.compile(f"(?:[A-Za-z0-9]*+[_-])*?(?:{_fixed_starts()})")
 _TOKEN_WORD_LEN = 20
+_LONG_WORD = b"a" * _TOKEN_WORD_LEN  # in WORD_TABLE's view
 _TOKEN_FIRST_CHARS = frozenset("AgxsrwGnphSkde0123456789")
+# Whether a token can begin where _token_starts looks for one, given a long word: just before it (a Telegram
+# bot id before ":AA", a JWT header before ".ey", SendGrid's "SG."), or at its start or just after one of its
+# "_" / "-", which a lazy walk over the word's parts tries, skipping a part whose first character starts no
+# token before it tries the fixed starts. Matched up to _SPLIT_SCAN + _FIXED_START_MAX characters in, it may
+# look a little further than _token_starts: it only has to miss nothing.
+_TOKEN_MAY_START = re.compile(
+    r"(?<=:)AA|(?<=\.)ey|(?<=SG\.)"
+    f"|(?:[A-Za-z0-9]*+[_-])*?(?=[{''.join(sorted(_TOKEN_FIRST_CHARS))}])(?:{_fixed_starts()})"
+)
 _WORD_CHARS = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-")
 WORD_TABLE = bytes(ord("a") if i in _WORD_CHARS else ord(" ") for i in range(256))
 _SPLIT_SCAN = 40  # also try the shapes after a "_" or "-" this close to the word start (API_KEY_sk-...)
@@ -80,16 +86,17 @@ _AWS_NEARBY_CHARS = 2048
 def find_tokens(text: str, words: bytes, *, azure: bool) -> list[Hit]:
     """Known token shapes in ``text`` (``words``: its WORD_TABLE view); ``azure``: whether "AccountKey=" occurs."""
     hits: list[Hit] = []
-    needle = b"a" * _TOKEN_WORD_LEN
-    forward = _FORWARD_TOKEN_START.match
-    pos = words.find(needle)
-    while pos >= 0:
-        end = words.find(b" ", pos)
-        end = len(words) if end < 0 else end
+    may_start = _TOKEN_MAY_START.match
+    find = words.find
+    pos = find(_LONG_WORD)
+    while pos >= 0:  # once per long word (tens of thousands in a large repository): no min()/max() calls
+        end = find(b" ", pos)
+        if end < 0:
+            end = len(words)
         while pos < end:  # after a token, the rest of the word is looked at as a word of its own
             # most long words (identifiers, paths, hashes) have no token's fixed start where _token_starts looks
-            if not (forward(text, pos, min(end, pos + _SPLIT_SCAN) + _FIXED_START_MAX)
-                    or pos and text[pos - 1] in ".:" and _may_start_before(text, pos)):
+            limit = end if end < pos + _SPLIT_SCAN else pos + _SPLIT_SCAN
+            if not may_start(text, pos, limit + _FIXED_START_MAX):
                 break
             for start in _token_starts(text, words, pos, end):
                 m = _TOKEN_AT.match(text, start)
@@ -100,20 +107,13 @@ def find_tokens(text: str, words: bytes, *, azure: bool) -> list[Hit]:
                     break
             else:
                 break
-        pos = words.find(needle, max(end, pos))
+        pos = find(_LONG_WORD, end if end > pos else pos)
     for anchored, pattern, kind in (("hooks.slack.com" in text, _SLACK_WEBHOOK, "slack-webhook"),
                                     (azure, _AZURE_ACCOUNT_KEY, "azure-storage-key")):
         if anchored:
             hits.extend(Hit(m.start(1), m.end(1), kind, 0, m.start(1)) for m in pattern.finditer(text))
     hits.extend(_find_aws_secrets_near(text, [h.start for h in hits if h.kind == "aws-access-key"]))
     return hits
-
-
-def _may_start_before(text: str, start: int) -> bool:
-    """Whether _token_starts looks before the long word at ``start`` (a SendGrid key, a Telegram bot id, a JWT)."""
-    if text[start - 1] == ":":
-        return text.startswith("AA", start)
-    return text[start - 1] == "." and (text.startswith("ey", start) or start >= 3 and text[start - 3 : start] == "SG.")
 
 
 def _token_starts(text: str, words: bytes, start: int, end: int) -> list[int]:
