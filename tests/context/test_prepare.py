@@ -93,10 +93,30 @@ def test_an_edited_text_is_recounted_exactly_from_its_changed_stretch(head, old,
     assert prepare_module.recount_edited([(before, after, tokenizer.count(before))]) == [tokenizer.count(after)]
 
 
-def test_a_redacted_line_in_a_large_file_is_all_that_is_counted_again(monkeypatch):
+_ANY_LINES = st.one_of(_LINES, st.sampled_from(["x\r\ny", "a\u2028 b", "\x0c", "k = 'v'\x1c", "\r", "\x85z"]))
+
+
+@settings(max_examples=300, derandomize=True, deadline=None)
+@given(lines=st.lists(_ANY_LINES, min_size=1, max_size=12), edits=st.lists(st.tuples(st.integers(0, 11), _ANY_LINES),
+                                                                          max_size=4))
+def test_texts_edited_in_many_places_are_recounted_exactly_from_their_changed_stretches(lines, edits):
+    """Edits anywhere, some of them adding or removing lines (then one stretch spans them all), with line breaks
+    of every kind that str.splitlines knows."""
+    tokenizer = tokens.get_tokenizer()
+    edited = list(lines)
+    for at, text in edits:
+        edited[at % len(edited)] = text
+    before, after = "\n".join(lines), "\n".join(edited)
+    assert prepare_module.recount_edited([(before, after, tokenizer.count(before))]) == [tokenizer.count(after)]
+
+
+@pytest.mark.parametrize("changed", [["value_2500"], ["value_10", "value_2500", "value_4990"]])
+def test_redacted_lines_in_a_large_file_are_all_that_is_counted_again(monkeypatch, changed):
     lines = [f"value_{i} = compute({i})" for i in range(5_000)]
     before = "\n".join(lines) + "\n"
-    after = before.replace("value_2500 = compute(2500)", "value_2500 = [REDACTED:generic-secret]")
+    after = before
+    for name in changed:
+        after = after.replace(f"{name} = compute({name[6:]})", f"{name} = [REDACTED:generic-secret]")
     tokenizer = tokens.get_tokenizer()
     counted = []
     real = tokens.V4Tokenizer.count_many
@@ -107,7 +127,7 @@ def test_a_redacted_line_in_a_large_file_is_all_that_is_counted_again(monkeypatc
 
     monkeypatch.setattr(tokens.V4Tokenizer, "count_many", count_many)
     assert prepare_module.recount_edited([(before, after, tokenizer.count(before))]) == [tokenizer.count(after)]
-    assert sum(map(len, counted)) < 200
+    assert sum(map(len, counted)) < 200 * len(changed)
 
 
 def test_a_preparation_can_settle_more_than_once(documents):
@@ -133,7 +153,7 @@ def test_secrets_found_while_counting_are_recounted_before_the_end(monkeypatch, 
     with prepare_module.Preparation(Cache(None)) as preparation:
         preparation.add(documents)
         _answered(preparation, len(documents))
-        early = {k for found, _ in preparation._recounts for k, _ in found}
+        early = {k for found, _, _ in preparation._recounts for k, _ in found}
         assert early == {k for k, p in enumerate(expected) if p.redactions}
         monkeypatch.setattr(prepare_module, "count_stretches", lambda pairs: pytest.fail("recounted at the end"))
         assert preparation.result(documents) == expected
@@ -155,7 +175,7 @@ def test_a_find_that_the_final_scan_contradicts_is_recounted_from_the_final_text
     with prepare_module.Preparation(Cache(None)) as preparation:
         preparation.add(documents)
         _answered(preparation, 1)
-        assert [text for found, _ in preparation._recounts for _, text in found] == ["wrong"]
+        assert [text for found, _, _ in preparation._recounts for _, text in found] == ["wrong"]
         assert preparation.result(documents) == expected
 
 

@@ -109,3 +109,12 @@ def test_a_child_that_fails_after_answering_part_means_scanning_here(monkeypatch
         _wait_until_answered(scan, 1)
         assert [text for _, text, _ in scan.take_found()] == ["wrong"]
         assert scan.result() == EXPECTED
+
+
+def test_the_answer_is_complete_at_the_childs_last_word_not_at_its_exit(monkeypatch):
+    _no_scan_here(monkeypatch)
+    monkeypatch.setattr(batch, "_CHILD", batch._CHILD + "; import time; time.sleep(60)")
+    with batch.PendingRedactions(CORPUS, background=True) as scan:
+        assert scan.result() == EXPECTED
+        assert scan._child.poll() is None  # still lingering after its last answer: not waited for
+    assert scan._child.poll() is not None  # and stopped on the way out

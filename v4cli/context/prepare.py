@@ -75,8 +75,8 @@ class Preparation:
         self._unsent: list[str] = []  # their texts not yet handed to a counting thread
         self._unsent_chars = 0
         self._jobs: list[Future[list[int]]] = []  # counts of consecutive runs of _missing
-        # recounts of redacted texts: [(index in _missing, redacted text)] and the counts of their stretch_pieces
-        self._recounts: list[tuple[list[tuple[int, str]], Future[list[int]]]] = []
+        # recounts of redacted texts: [(index in _missing, redacted text)], and their stretch_pieces' sizes and counts
+        self._recounts: list[tuple[list[tuple[int, str]], list[int], Future[list[int]]]] = []
         self._pool: ThreadPoolExecutor | None = None
         self._scan: PendingRedactions | None = scan
         self._skipped = 0
@@ -159,14 +159,14 @@ class Preparation:
 
         found = [(k, text) for k, text, _ in self._scan.take_found()] if self._scan is not None else []
         if found:
-            pieces = stretch_pieces([(self._missing[k].text, text) for k, text in found])
-            self._recounts.append((found, self._pool_for().submit(count_part, pieces)))
+            pieces, sizes = stretch_pieces([(self._missing[k].text, text) for k, text in found])
+            self._recounts.append((found, sizes, self._pool_for().submit(count_part, pieces)))
 
     def _recounted(self) -> dict[int, tuple[str, int, int]]:
         """The recounts so far: index in _missing -> (redacted text, tokens of its changed stretch before, after)."""
         recounted = {}
-        for found, job in self._recounts:
-            for (k, text), (before, after) in zip(found, _paired(job.result())):
+        for found, sizes, job in self._recounts:
+            for (k, text), (before, after) in zip(found, _paired(job.result(), sizes)):
                 recounted[k] = (text, before, after)
         return recounted
 
@@ -235,33 +235,69 @@ def scan_ahead() -> PendingRedactions | None:
 
 
 def recount_edited(edits: Sequence[tuple[str, str, int]]) -> list[int]:
-    """Token counts of edited texts, each given as (before, after, tokens before): only the stretch between the
-    first and the last difference is counted, widened to places where the pre-tokenizer always splits (see
-    tokens.first_split), so the unchanged rest keeps its share of the count. A redaction changes a line or
-    two of a large test file; counting it all again was the last serial step of a cold pack."""
+    """Token counts of edited texts, each given as (before, after, tokens before): only the stretches where they
+    differ are counted, widened to places where the pre-tokenizer always splits (see tokens.first_split), so the
+    unchanged rest keeps its share of the count. Redactions change a few lines of large test files; counting
+    those files again was the last serial step of a cold pack."""
     counted = count_stretches([(before, after) for before, after, _ in edits])
     return [tokens - before + after for (_, _, tokens), (before, after) in zip(edits, counted)]
 
 
 def count_stretches(pairs: Sequence[tuple[str, str]]) -> list[tuple[int, int]]:
-    """For each (before, after) pair of texts, the tokens of the stretch where they differ: (in before, in after)."""
+    """For each (before, after) pair of texts, the tokens of the stretches where they differ: (in before, in after)."""
     from v4cli.context.tokens import get_tokenizer
 
-    pieces = stretch_pieces(pairs)
-    return _paired(get_tokenizer().count_many(pieces) if pieces else [])
+    pieces, sizes = stretch_pieces(pairs)
+    return _paired(get_tokenizer().count_many(pieces) if pieces else [], sizes)
 
 
-def stretch_pieces(pairs: Sequence[tuple[str, str]]) -> list[str]:
-    """The stretches where (before, after) pairs differ: all those of the befores, then those of the afters."""
-    stretches = [_changed_stretch(before, after) for before, after in pairs]
-    return ([before[start:end] for (before, _), (start, end, _) in zip(pairs, stretches)]
-            + [after[start:end] for (_, after), (start, _, end) in zip(pairs, stretches)])
+def stretch_pieces(pairs: Sequence[tuple[str, str]]) -> tuple[list[str], list[int]]:
+    """The stretches where (before, after) pairs differ, pair after pair: those of the before, then those of the
+    after; and how many stretches each pair has."""
+    pieces, sizes = [], []
+    for before, after in pairs:
+        stretches = _changed_stretches(before, after)
+        pieces += [before[start:end] for start, end, _, _ in stretches]
+        pieces += [after[start:end] for _, _, start, end in stretches]
+        sizes.append(len(stretches))
+    return pieces, sizes
 
 
-def _paired(counted: list[int]) -> list[tuple[int, int]]:
-    """Counts of stretch_pieces as (before, after) pairs."""
-    half = len(counted) // 2
-    return list(zip(counted[:half], counted[half:]))
+def _paired(counted: list[int], sizes: list[int]) -> list[tuple[int, int]]:
+    """Counts of stretch_pieces as (before, after) sums, one per pair."""
+    sums, at = [], 0
+    for size in sizes:
+        sums.append((sum(counted[at : at + size]), sum(counted[at + size : at + 2 * size])))
+        at += 2 * size
+    return sums
+
+
+def _changed_stretches(before: str, after: str) -> list[tuple[int, int, int, int]]:
+    """Where two texts differ, as (start, end in `before`, start, end in `after`), in order: outside of these
+    stretches the texts are equal, and each starts and ends at a text's edge or at a place where the
+    pre-tokenizer always splits. Found line by line when both have as many lines (a redaction replaces a value
+    within its line), so that changes far apart in a large file are each counted again on their own; else one
+    stretch runs from the first difference to the last."""
+    from v4cli.context.tokens import first_split, last_split
+
+    lines_before, lines_after = before.splitlines(keepends=True), after.splitlines(keepends=True)
+    if len(lines_before) != len(lines_after):
+        start, end, end_after = _changed_stretch(before, after)
+        return [(start, end, start, end_after)]
+    stretches: list[list[int]] = []
+    at, at_after = 0, 0
+    for line, line_after in zip(lines_before, lines_after):
+        if line != line_after:
+            shift, shift_after = at_after - at, at_after + len(line_after) - at - len(line)
+            start = last_split(before, at) or 0  # both characters around it lie in the equal text before the line
+            end = first_split(before, at + len(line)) or len(before)  # ... after the line
+            if stretches and start <= stretches[-1][1]:  # reaches back into the last stretch: one stretch
+                stretches[-1][1] = max(stretches[-1][1], end)
+                stretches[-1][3] = stretches[-1][1] + shift_after
+            else:
+                stretches.append([start, end, start + shift, end + shift_after])
+        at, at_after = at + len(line), at_after + len(line_after)
+    return [tuple(stretch) for stretch in stretches]
 
 
 def _changed_stretch(before: str, after: str) -> tuple[int, int, int]:

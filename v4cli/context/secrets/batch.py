@@ -42,6 +42,9 @@ class PendingRedactions:
         self._found: list[Found] = []  # its answers so far: the texts that hold secrets, in order
         self._taken = 0  # how many of them take_found has handed out
         self._failed = False
+        self._complete = False  # the child said it has answered for every text it was given
+        self._ended = False  # the receiver has stopped: the child ended, failed or was stopped
+        self._answered = threading.Condition()  # notified at each answer and at the receiver's end
         if background and sys.executable and not getattr(sys, "frozen", False):  # a frozen app runs no Python code
             try:
                 self._child = subprocess.Popen(
@@ -98,13 +101,20 @@ class PendingRedactions:
                         answer = pickle.load(child.stdout)
                     except EOFError:
                         break
-                    if not self._accept(answer):
+                    if answer is None and not self._complete:  # its last word, before its exit
+                        with self._answered:
+                            self._complete = True
+                            self._answered.notify_all()
+                    elif not self._accept(answer):
                         self._failed = True
                         break
         except Exception:  # a damaged answer of any shape, or the pipe broke
             self._failed = True
         if child.wait() != 0:
             self._failed = True
+        with self._answered:
+            self._ended = True
+            self._answered.notify_all()
 
     def _accept(self, answer: object) -> bool:
         """Record one batch's answer: (texts covered so far, [(index, redacted text, [(line, kind)])])."""
@@ -121,16 +131,19 @@ class PendingRedactions:
         ):
             return False
         self._found.extend((i, text, tuple(Redaction(line, kind) for line, kind in found)) for i, text, found in changes)
-        self._covered = covered
+        with self._answered:
+            self._covered = covered
+            self._answered.notify_all()
         return True
 
     def result(self) -> list[Redacted]:
         """(text to pack, redactions) for each text, in order."""
         if self._threads:
             self._queue.put(None)  # no more texts
-            for thread in self._threads:
-                thread.join()
-            if not self._failed and self._covered == len(self._texts):
+            # The child's last word is enough: its exit (tens of milliseconds) is not waited for here.
+            with self._answered:
+                self._answered.wait_for(lambda: self._ended or self._complete)
+            if self._complete and not self._failed and self._covered == len(self._texts):
                 results: list[Redacted] = [(text, ()) for text in self._texts]
                 for i, text, found in self._found:
                     results[i] = (text, found)
@@ -150,7 +163,7 @@ class PendingRedactions:
 def serve() -> None:
     """The child: pickled lists of texts on stdin until its end; on stdout, one answer per list, as soon as it
     is scanned: (texts covered so far, [(index, redacted text, [(line, kind)])] for each text of the list that
-    holds a secret), indices counted across the lists."""
+    holds a secret), indices counted across the lists; then None."""
     index = 0
     out = sys.stdout.buffer
     while True:
@@ -166,3 +179,5 @@ def serve() -> None:
             index += 1
         pickle.dump((index, changes), out, protocol=pickle.HIGHEST_PROTOCOL)
         out.flush()
+    pickle.dump(None, out)  # all answered: the parent need not wait for this process to exit
+    out.flush()
