@@ -364,6 +364,8 @@ def count_cached_together(texts: Sequence[str], cache: Cache) -> list[int]:
         return hit
     from v4cli.context.tokens import get_tokenizer
 
-    counts = get_tokenizer().count_many(texts)
+    distinct = list(dict.fromkeys(texts))  # every file's closing tag is the same string, as are empty edges
+    counted = dict(zip(distinct, get_tokenizer().count_many(distinct)))
+    counts = [counted[text] for text in texts]
     cache.put_many({key: counts})
     return counts
