@@ -77,10 +77,10 @@ def _pack_paths(paths: list[str], options: SourceOptions, stdin: bytes | None, b
             # scanner's process starts meanwhile, on the core that planning leaves idle.
             from v4cli.context.tokens import build_in_background
 
-            build_in_background()
-            scan = scan_ahead() if redact else None
+            scan = scan_ahead() if redact else None  # first: the build would hold the GIL the start waits for
             if scan is not None:
                 stack.enter_context(scan)  # stopped if nothing is read after all (a bad argument, an error)
+            build_in_background()
         plan = plan_sources(paths, options)
         # an unredacted context is never written to disk: it would copy secrets into the cache directory
         base = store.enabled and redact and _fingerprint(plan, paths, options, stdin, [budget, fmt, redact], started)
