@@ -62,6 +62,11 @@ _GLOB_MAGIC = re.compile(r"[*?\[]")
 # Serial below this many files: a thread pool costs more than it saves on a handful of small files.
 _PARALLEL_THRESHOLD = 16
 _BATCH = 128
+# Reading threads hold the GIL for all but their system calls. Two keep a read in flight while a batch is
+# decoded, and the disk busy on a cold page cache; more only pass the GIL around among themselves while the
+# token-counting threads want the cores (four made a cold pack of Django ~5% slower than two, in two
+# interleaved runs of 24 and 30 rounds; one was in between).
+_READ_THREADS = 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -311,8 +316,7 @@ def _read_all(items: list[tuple[str, Candidate]], max_bytes: int, on_batch: OnBa
     else:
         # Batches: one future per file costs more than reading a small file.
         chunks = [items[i : i + _BATCH] for i in range(0, len(items), _BATCH)]
-        pool = ThreadPoolExecutor(max_workers=min(8, 2 * (os.cpu_count() or 1), len(chunks)),
-                                  thread_name_prefix="v4-read")
+        pool = ThreadPoolExecutor(max_workers=min(_READ_THREADS, len(chunks)), thread_name_prefix="v4-read")
         batches = pool.map(read_batch, chunks)
     results: list[Document | Skipped] = []
     try:
