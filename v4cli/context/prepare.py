@@ -143,13 +143,13 @@ class Preparation:
 
     def _redacted(self) -> list[tuple[str, tuple]]:
         """(text to pack, redactions) of each missing document."""
-        from v4cli.context.secrets.batch import PendingRedactions
+        from v4cli.context.secrets.batch import redact_all
 
         if not self.redact:
             return [(doc.text, ()) for doc in self._missing]
-        self._recount_found()
         if self._scan is None:
-            self._scan = PendingRedactions([doc.text for doc in self._missing], background=False)
+            return redact_all(doc.text for doc in self._missing)
+        self._recount_found()
         return self._scan.result()
 
     def _recount_found(self) -> None:

@@ -208,13 +208,13 @@ class V4Tokenizer:
         token, which tiktoken cuts the text at before its regex runs, so each text is encoded exactly as it
         would be alone. One call per batch instead of one per text also takes the GIL once per batch: with other
         threads busy in Python, each return to Python can wait a whole switch interval (5 ms) for it."""
-        if self._separator is None or len(texts) < 2:
-            return [self.count(text, special_tokens=special_tokens) for text in texts]
-        if special_tokens and sum(map(len, texts)) < _NATIVE_SPECIALS_MIN_CHARS:
-            return self._count_screened(texts)
-        # Added tokens in the texts are tiktoken's to find: every one allowed (or none but the separator). A text
-        # that holds the separator itself shows up as one separator too many, and the batch is counted text by text.
-        counts = self._count_joined(texts, self._all_specials if special_tokens else self._separator_set)
+        counts = None
+        if self._separator is not None and len(texts) > 1:
+            if special_tokens and sum(map(len, texts)) < _NATIVE_SPECIALS_MIN_CHARS:
+                return self._count_screened(texts)
+            # Added tokens in the texts are tiktoken's to find: every one allowed (or none but the separator). A
+            # text that holds the separator shows as one separator too many: the batch is counted text by text.
+            counts = self._count_joined(texts, self._all_specials if special_tokens else self._separator_set)
         return counts if counts is not None else [self.count(text, special_tokens=special_tokens) for text in texts]
 
     def _count_screened(self, texts: Sequence[str]) -> list[int]:

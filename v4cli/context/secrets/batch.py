@@ -41,10 +41,8 @@ class PendingRedactions:
         self._covered = 0  # texts the child has answered for
         self._found: list[Found] = []  # its answers so far: the texts that hold secrets, in order
         self._taken = 0  # how many of them take_found has handed out
-        self._failed = False
         self._complete = False  # the child said it has answered for every text it was given
-        self._ended = False  # the receiver has stopped: the child ended, failed or was stopped
-        self._answered = threading.Condition()  # notified at each answer and at the receiver's end
+        self._ended = threading.Event()  # the receiver has stopped: the child is done, failed or was stopped
         if background and sys.executable and not getattr(sys, "frozen", False):  # a frozen app runs no Python code
             try:
                 self._child = subprocess.Popen(
@@ -92,29 +90,17 @@ class PendingRedactions:
             pass
 
     def _receive(self) -> None:
-        """Read the child's answers, one per batch, until it ends; anything unexpected means scanning here."""
-        child = self._child
+        """Read the child's answers, one per batch, up to its last word (None); anything unexpected, or an end
+        before that word, means scanning here."""
         try:
-            with child.stdout:
-                while True:
-                    try:
-                        answer = pickle.load(child.stdout)
-                    except EOFError:
-                        break
-                    if answer is None and not self._complete:  # its last word, before its exit
-                        with self._answered:
-                            self._complete = True
-                            self._answered.notify_all()
-                    elif not self._accept(answer):
-                        self._failed = True
-                        break
-        except Exception:  # a damaged answer of any shape, or the pipe broke
-            self._failed = True
-        if child.wait() != 0:
-            self._failed = True
-        with self._answered:
-            self._ended = True
-            self._answered.notify_all()
+            with self._child.stdout as answers:
+                while (answer := pickle.load(answers)) is not None and self._accept(answer):
+                    pass
+                self._complete = answer is None  # its exit (tens of milliseconds) is not waited for
+        except Exception:  # the child ended early, or a damaged answer of any shape
+            pass
+        finally:
+            self._ended.set()
 
     def _accept(self, answer: object) -> bool:
         """Record one batch's answer: (texts covered so far, [(index, redacted text, [(line, kind)])])."""
@@ -131,24 +117,20 @@ class PendingRedactions:
         ):
             return False
         self._found.extend((i, text, tuple(Redaction(line, kind) for line, kind in found)) for i, text, found in changes)
-        with self._answered:
-            self._covered = covered
-            self._answered.notify_all()
+        self._covered = covered
         return True
 
     def result(self) -> list[Redacted]:
         """(text to pack, redactions) for each text, in order."""
         if self._threads:
             self._queue.put(None)  # no more texts
-            # The child's last word is enough: its exit (tens of milliseconds) is not waited for here.
-            with self._answered:
-                self._answered.wait_for(lambda: self._ended or self._complete)
-            if self._complete and not self._failed and self._covered == len(self._texts):
+            self._ended.wait()
+            if self._complete and self._covered == len(self._texts):
                 results: list[Redacted] = [(text, ()) for text in self._texts]
                 for i, text, found in self._found:
                     results[i] = (text, found)
                 return results
-        return [(text, tuple(found)) for text, found in map(redact, self._texts)]
+        return redact_all(self._texts)
 
     def __enter__(self) -> PendingRedactions:
         return self
@@ -158,6 +140,11 @@ class PendingRedactions:
         if self._child is not None and self._child.poll() is None:
             self._child.kill()  # interrupted: no scan outlives the command
             self._child.wait()
+
+
+def redact_all(texts: Iterable[str]) -> list[Redacted]:
+    """(text to pack, redactions) for each text, scanned in this process."""
+    return [(text, tuple(found)) for text, found in map(redact, texts)]
 
 
 def serve() -> None:
