@@ -99,3 +99,20 @@ def test_a_database_another_run_holds_locked_is_bypassed_not_deleted(tmp_path, m
         holder.execute("ROLLBACK")
         holder.close()
     assert Cache(tmp_path).get_many(["kept", "other"]) == {"kept": 1}
+
+
+def test_a_cache_refused_at_once_by_a_run_creating_it_too_is_opened_on_a_second_try(tmp_path, monkeypatch):
+    from v4cli.context import cache as cache_module
+
+    real, refusals = cache_module._connect, []
+
+    def connect(path):
+        if not refusals:  # SQLite answers "busy" without waiting where waiting could deadlock
+            refusals.append(path)
+            raise sqlite3.OperationalError("database is locked")
+        return real(path)
+
+    monkeypatch.setattr(cache_module, "_connect", connect)
+    cache = Cache(tmp_path)
+    cache.put_many({"k": 1})
+    assert refusals and cache.get_many(["k"]) == {"k": 1}

@@ -11,11 +11,13 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
+import time
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 SCHEMA = "v4-cache-1"
 _BUSY_TIMEOUT_MS = 5_000
+_QUICK_BUSY_RETRIES = 5
 # One encoder for every value: json.dumps with options builds a new one per call, which cost more than the
 # SQLite insert itself when a cold pack stores ~10k small values.
 _encode = json.JSONEncoder(ensure_ascii=True, separators=(",", ":")).encode
@@ -96,13 +98,24 @@ class Cache:
             path.parent.mkdir(parents=True, exist_ok=True)
         except OSError:
             return None
-        for attempt in range(2):
+        rebuilt = False
+        for quick_retry in range(_QUICK_BUSY_RETRIES + 1):
+            started = time.monotonic()
             try:
                 return _connect(path)
             except sqlite3.DatabaseError as err:
-                if attempt or _busy(err):
-                    return None  # held by another run past the timeout: work without the cache, delete nothing
+                if _busy(err):
+                    # Runs creating a new cache at the same moment can be refused at once (SQLite does not wait
+                    # where waiting could deadlock): try again shortly. Held past the timeout: work without the
+                    # cache and delete nothing.
+                    if time.monotonic() - started < _BUSY_TIMEOUT_MS / 2000 and quick_retry < _QUICK_BUSY_RETRIES:
+                        time.sleep(0.05 * (quick_retry + 1))
+                        continue
+                    return None
+                if rebuilt:
+                    return None
                 _remove_database(path)  # corrupt or foreign: start over once
+                rebuilt = True
         return None
 
 
