@@ -1,8 +1,6 @@
-"""prepare: redacted texts with exact counts, the same whether the secret scan runs here or in a child process."""
+"""prepare: redacted texts with exact counts, the same whether they are prepared here or in a worker process."""
 
 from __future__ import annotations
-
-import time
 
 import pytest
 from hypothesis import given, settings
@@ -27,7 +25,7 @@ def documents(tmp_path):
 
 @pytest.mark.parametrize("background", [False, True])
 def test_texts_are_redacted_and_counted_exactly(monkeypatch, documents, background):
-    monkeypatch.setattr(prepare_module, "_BACKGROUND_SCAN_CHARS", 0 if background else 10**12)
+    monkeypatch.setattr(prepare_module, "_WORKER_CHARS", 0 if background else 10**12)
     monkeypatch.setattr(tokens, "usable_cpus", lambda: 2)
     monkeypatch.setattr(tokens, "_PARALLEL_MIN_CHARS", 0)  # counted on threads, in many parts
     monkeypatch.setattr(tokens, "PART_CHARS", 2_000)
@@ -59,9 +57,9 @@ def test_without_redaction_the_texts_are_kept(documents):
 
 
 def test_documents_added_batch_by_batch_are_prepared_as_all_at_once(tmp_path, monkeypatch, documents):
-    """The streaming form: batches of any size, half the documents already cached, the secret scan moving to a
-    child process partway (once enough is missing), counting on threads; any order asked for at the end."""
-    monkeypatch.setattr(prepare_module, "_BACKGROUND_SCAN_CHARS", sum(len(d.text) for d in documents) // 3)
+    """The streaming form: batches of any size, half the documents already cached, counting on threads here until
+    a worker process takes over partway (once enough is missing); any order asked for at the end."""
+    monkeypatch.setattr(prepare_module, "_WORKER_CHARS", sum(len(d.text) for d in documents) // 3)
     monkeypatch.setattr(tokens, "usable_cpus", lambda: 2)
     monkeypatch.setattr(tokens, "PART_CHARS", 2_000)
     expected = prepare(documents, Cache(None))
@@ -70,10 +68,12 @@ def test_documents_added_batch_by_batch_are_prepared_as_all_at_once(tmp_path, mo
     stages = []
     with prepare_module.Preparation(cache, progress=lambda *stage: stages.append(stage),
                                     expected=len(documents) + 4) as preparation:
+        counted_here = []
         for start in range(0, len(documents), 7):
             preparation.add(documents[start : start + 7], skipped=1 if start < 28 else 0)
-        assert preparation._scan is not None and preparation._scan._child is not None
-        assert len(preparation._jobs) > 1
+            counted_here.append(preparation._worker is None and bool(preparation._jobs or preparation._unsent))
+        assert counted_here[0] and not counted_here[-1]
+        assert preparation._worker._child is not None
         result = preparation.result(documents[::-1])
     assert result == expected[::-1]
     assert stages[-1] == ("counting tokens", len(documents) + 4, len(documents) + 4)
@@ -138,45 +138,39 @@ def test_a_preparation_can_settle_more_than_once(documents):
             assert [p.tokens for p in preparation.result([doc])] == [tokenizer.count(doc.text)]
 
 
-def _answered(preparation, count: int) -> None:
-    """Wait until the background scan has answered for `count` texts, then let the preparation take its finds."""
-    deadline = time.monotonic() + 60
-    while preparation._scan._covered < count and time.monotonic() < deadline:
-        time.sleep(0.01)
-    preparation.add([])
+def test_a_worker_that_fails_leaves_the_documents_to_be_prepared_here(monkeypatch, documents):
+    """Its first answer is well formed (and wrong); everything it was given is scanned and counted here."""
+    from v4cli.context import worker
 
-
-def test_secrets_found_while_counting_are_recounted_before_the_end(monkeypatch, documents):
-    monkeypatch.setattr(prepare_module, "_BACKGROUND_SCAN_CHARS", 0)
+    monkeypatch.setattr(worker, "_CHILD", (
+        "import pickle, sys; pickle.load(sys.stdin.buffer); "
+        "pickle.dump(('found', [(0, 'wrong', [(1, 'fake')])]), sys.stdout.buffer); "
+        "pickle.dump(('counted', 0, [1]), sys.stdout.buffer); sys.stdout.buffer.flush(); sys.exit(1)"))
+    monkeypatch.setattr(prepare_module, "_WORKER_CHARS", 0)
     monkeypatch.setattr(tokens, "usable_cpus", lambda: 2)
     expected = prepare(documents, Cache(None), redact=True)
     with prepare_module.Preparation(Cache(None)) as preparation:
         preparation.add(documents)
-        _answered(preparation, len(documents))
-        early = {k for found, _, _ in preparation._recounts for k, _ in found}
-        assert early == {k for k, p in enumerate(expected) if p.redactions}
-        monkeypatch.setattr(prepare_module, "count_stretches", lambda pairs: pytest.fail("recounted at the end"))
+        assert preparation._worker is not None
         assert preparation.result(documents) == expected
 
 
-def test_a_find_that_the_final_scan_contradicts_is_recounted_from_the_final_text(monkeypatch, documents):
-    """A child whose first answer is well formed but wrong, and which then fails: the texts are scanned here, and
-    the recount already made of its wrong text is replaced."""
-    from v4cli.context.secrets import batch
-
-    first_secret = next(k for k, doc in enumerate(documents) if redact(doc.text)[1])
-    monkeypatch.setattr(batch, "_CHILD", (
-        "import pickle, sys; texts = pickle.load(sys.stdin.buffer); "
-        f"pickle.dump((len(texts), [({first_secret}, 'wrong', [(1, 'fake')])]), sys.stdout.buffer); "
-        "sys.stdout.buffer.flush(); sys.exit(1)"))
-    monkeypatch.setattr(prepare_module, "_BACKGROUND_SCAN_CHARS", 0)
+def test_while_a_worker_runs_small_strings_are_counted_by_it(tmp_path, monkeypatch, documents):
+    texts = ['<file path="a.py" tokens="12">\n', "</file>\n", "x\ud800", "<think>", "</file>\n"]
+    expected = [tokens.get_tokenizer().count(t) for t in texts]
+    monkeypatch.setattr(prepare_module, "_WORKER_CHARS", 0)
     monkeypatch.setattr(tokens, "usable_cpus", lambda: 2)
-    expected = prepare(documents, Cache(None), redact=True)
-    with prepare_module.Preparation(Cache(None)) as preparation:
-        preparation.add(documents)
-        _answered(preparation, 1)
-        assert [text for found, _, _ in preparation._recounts for _, text in found] == ["wrong"]
-        assert preparation.result(documents) == expected
+    with prepare_module.Preparation(Cache(tmp_path / "cache"), redact=False) as preparation:
+        preparation.add(documents[:2])
+        preparation.result(documents[:2])
+        asked = []
+        real = preparation._worker.count
+        monkeypatch.setattr(preparation._worker, "count", lambda texts: asked.append(list(texts)) or real(texts))
+        monkeypatch.setattr(tokens, "get_tokenizer", lambda: pytest.fail("counted here"))
+        assert prepare_module.count_cached(texts[:2], preparation.cache) == expected[:2]
+        assert prepare_module.count_cached_together(texts, preparation.cache) == expected
+    assert asked == [texts[:2], texts[:4]]  # what the cache lacked, each distinct string once
+    assert prepare_module._counting_worker is None  # the worker is gone with its preparation
 
 
 def test_small_strings_counted_together_are_cached_as_one_list(tmp_path, monkeypatch):

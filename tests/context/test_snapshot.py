@@ -191,38 +191,52 @@ def test_the_cycle_collector_is_paused_while_packing_and_restored_after(tmp_path
         gc.enable()
 
 
-def _scans_started(monkeypatch):
+def _workers_started(monkeypatch, built_here: bool):
+    """Record the workers started ahead; `built_here`: whether this process's tokenizer counts as built."""
     from v4cli.context import tokens
 
     monkeypatch.setattr(tokens, "usable_cpus", lambda: 2)
+    monkeypatch.setattr(tokens, "is_built", lambda: built_here)
     started = []
-    real = snapshot.scan_ahead
+    real = snapshot.start_worker_ahead
 
-    def spy():
-        started.append(real())
+    def spy(redact):
+        started.append(real(redact))
         return started[-1]
 
-    monkeypatch.setattr(snapshot, "scan_ahead", spy)
+    monkeypatch.setattr(snapshot, "start_worker_ahead", spy)
     return started
 
 
-def test_a_first_run_of_a_large_input_scans_for_secrets_in_a_process_started_before_planning(tmp_path, monkeypatch):
+def _nothing_done_here(monkeypatch) -> None:
+    """Fail if this process scans or counts: a first run leaves both to the worker."""
+    from v4cli.context import secrets, tokens
+
+    monkeypatch.setattr(secrets, "redact", lambda text: pytest.fail("scanned here"))
+    monkeypatch.setattr(tokens, "get_tokenizer", lambda: pytest.fail("counted here"))
+
+
+@pytest.mark.parametrize("large", [True, False])
+def test_a_first_run_scans_and_counts_in_a_worker_started_before_planning(tmp_path, monkeypatch, large):
+    """A large input, or any input while the tokenizer is not built here: the worker does all the counting,
+    the frames of the files included, and the tokenizer is never built in this process."""
     from v4cli.context import prepare
-    from v4cli.context.secrets import batch
 
     secret = 'token = "ghp_R8x2Lm4Qp7Vn1Kt9Zs3Wd6Yh0Bc5Jf2Ga8Ne"\n'
     repo = make_git_repo(tmp_path / "repo", {**FILES, "conf.py": secret, "big.txt": "word " * 50_000 + "\n"})
-    started = _scans_started(monkeypatch)
-    monkeypatch.setattr(prepare, "_BACKGROUND_SCAN_CHARS", 100_000)
-    monkeypatch.setattr(batch, "redact", lambda text: pytest.fail("scanned here"))  # the child has its own
+    expected = _pack(repo, Cache(None))
+    started = _workers_started(monkeypatch, built_here=large)
+    monkeypatch.setattr(prepare, "_WORKER_CHARS", 100_000 if large else 10**12)
+    _nothing_done_here(monkeypatch)
     result = _pack(repo, Cache(tmp_path / "cache"))
-    assert len(started) == 1 and started[0]._covered == 5  # every file went to the child
-    assert started[0]._child.poll() is not None
+    assert len(started) == 1 and started[0].counted == 5  # every file went to the worker
+    assert started[0]._child.poll() is not None  # and it is stopped
+    assert result.text == expected.text and result.tokens == expected.tokens
     assert "[REDACTED:github-token]" in result.text and "ghp_R8x2" not in result.text
 
 
-def test_a_scan_started_ahead_is_stopped_when_the_input_is_small_or_cannot_be_read(tmp_path, monkeypatch):
-    started = _scans_started(monkeypatch)
+def test_a_worker_started_ahead_is_stopped_when_the_input_is_small_or_cannot_be_read(tmp_path, monkeypatch):
+    started = _workers_started(monkeypatch, built_here=True)
     repo = make_git_repo(tmp_path / "repo", FILES)
     result = _pack(repo, Cache(tmp_path / "cache"))
     assert "def f():" in result.text
@@ -230,6 +244,6 @@ def test_a_scan_started_ahead_is_stopped_when_the_input_is_small_or_cannot_be_re
         snapshot.pack_paths([str(tmp_path / "missing")], SourceOptions(), stdin=None, budget=1000, fmt="xml",
                             redact=True, cache=Cache(tmp_path / "other-cache"))
     assert len(started) == 2
-    assert all(scan._child.poll() is not None and scan._covered == 0 for scan in started)
+    assert all(w._child.poll() is not None and w.counted == 0 for w in started)
     _pack(repo, Cache(tmp_path / "cache"))  # no longer a first run: nothing started ahead
     assert len(started) == 2

@@ -16,14 +16,17 @@ from v4cli.context.sources import Document
 if TYPE_CHECKING:
     from concurrent.futures import Future, ThreadPoolExecutor
 
-    from v4cli.context.secrets.batch import PendingRedactions
+    from v4cli.context.worker import Worker
 
 # Bump when the meaning of a cached count changes (tokenizer or counting rules).
 COUNT_VERSION = "dsv4-1"
 
-# From this many characters to scan, the secret scan runs in a second process while this one counts.
-_BACKGROUND_SCAN_CHARS = 2_000_000
+# From this many characters to prepare, they are scanned and counted in a second process (see worker.py).
+_WORKER_CHARS = 2_000_000
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
+
+# The worker of the preparation under way, which counts what count_cached is asked for while it runs.
+_counting_worker: Worker | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,39 +54,44 @@ class Preparation:
     """`prepare`, fed batch by batch as documents are read, so that counting and the secret scan run while
     reading goes on; use as a context manager.
 
-    Documents the cache knows are settled at once. The others are counted in parts on a pool of threads
-    (tiktoken releases the GIL) and scanned for secrets, in a child process once there is enough to scan. The
-    few texts that redaction changes are counted again where they changed, as soon as the scan reports them.
+    Documents the cache knows are settled at once. The others go to a worker process (see worker.py) once there
+    are enough of them; until then, and if it fails, they are counted here in parts on a pool of threads
+    (tiktoken releases the GIL) and scanned at the end, and the few texts that redaction changes are counted
+    again where they changed. While a worker runs, count_cached and count_cached_together count through it.
     """
 
     def __init__(self, cache: Cache, *, redact: bool = True, progress: Progress | None = None,
-                 expected: int = 0, scan: PendingRedactions | None = None, expected_chars: int = 0) -> None:
-        """`expected`: how many documents will be added (for progress). `scan`: a background scan started ahead
-        (see scan_ahead), which this preparation owns from now on; it is stopped at once, and the texts are
-        scanned here, unless `expected_chars` are enough to make a second process worth it."""
-        from v4cli.context import secrets
+                 expected: int = 0, worker: Worker | None = None, expected_chars: int = 0) -> None:
+        """`expected`: how many documents will be added (for progress). `worker`: one started ahead (see
+        start_worker_ahead), which this preparation owns from now on; it is stopped at once, and the documents
+        are prepared here, when `expected_chars` are too few to make a second process worth it and the tokenizer
+        is already built here."""
+        from v4cli.context import secrets, tokens
 
-        if scan is not None and (not redact or expected_chars < _BACKGROUND_SCAN_CHARS):
-            scan.__exit__(None, None, None)
-            scan = None
+        if worker is not None and expected_chars < _WORKER_CHARS and tokens.is_built():
+            worker.close()
+            worker = None
 
         self.cache, self.redact, self.progress, self.expected = cache, redact, progress, expected
         self.variant = f"{COUNT_VERSION}:{secrets.SCANNER_VERSION if redact else 'raw'}"
         self._settled: dict[int, Prepared] = {}  # by id() of the document
         self._missing: list[Document] = []  # documents the cache did not know, in arrival order
         self._missing_chars = 0
-        self._unsent: list[str] = []  # their texts not yet handed to a counting thread
+        self._worker: Worker | None = None
+        self._worker_base = 0  # texts the worker had been given when _missing was last emptied
+        self._unsent: list[str] = []  # without a worker: texts not yet handed to a counting thread
         self._unsent_chars = 0
-        self._jobs: list[Future[list[int]]] = []  # counts of consecutive runs of _missing
-        # recounts of redacted texts: [(index in _missing, redacted text)], and their stretch_pieces' sizes and counts
-        self._recounts: list[tuple[list[tuple[int, str]], list[int], Future[list[int]]]] = []
+        self._jobs: list[Future[list[int]]] = []  # ... and counts of consecutive runs of _missing
         self._pool: ThreadPoolExecutor | None = None
-        self._scan: PendingRedactions | None = scan
         self._skipped = 0
+        self._reported = 0
+        if worker is not None:
+            self._use(worker)
 
     def add(self, documents: Sequence[Document], skipped: int = 0) -> None:
         """Documents just read (and how many candidates were skipped instead, for progress)."""
         from v4cli.context import secrets
+        from v4cli.context.tokens import usable_cpus
 
         keys = [self._key(doc) for doc in documents]
         cached = self.cache.get_many(keys)
@@ -101,9 +109,14 @@ class Preparation:
         if missing:
             self._missing += missing
             self._missing_chars += sum(len(doc.text) for doc in missing)
-            self._count([doc.text for doc in missing])
-            self._scan_for_secrets(missing)
-        self._recount_found()
+            if self._worker is not None:
+                self._worker.add(doc.text for doc in missing)
+            elif self._missing_chars >= _WORKER_CHARS and usable_cpus() > 1:
+                from v4cli.context.worker import Worker
+
+                self._use(Worker(redact=self.redact))  # takes over all that is missing, counted here or not
+            else:
+                self._count([doc.text for doc in missing])
         self._report()
 
     def result(self, documents: Sequence[Document]) -> list[Prepared]:
@@ -112,63 +125,48 @@ class Preparation:
             self._settle_missing()
         return [self._settled[id(doc)] for doc in documents]
 
-    def _settle_missing(self) -> None:
-        if self._unsent:
-            self._submit()
-        counts: list[int] = []
+    def _use(self, worker: Worker) -> None:
+        """Hand the missing documents, and those to come, to `worker` (counting here stops)."""
+        global _counting_worker
         for job in self._jobs:
-            self._recount_found()  # while counting goes on, so that few recounts are left for the end
-            counts += job.result()
-            self._report()
-        redacted = self._redacted()
-        recounted = self._recounted()
-        changed = [k for k, (_, found) in enumerate(redacted) if found]
-        late = [k for k in changed if k not in recounted or recounted[k][0] != redacted[k][0]]
-        if late:  # found at the very end, or without a background scan
-            for k, (before, after) in zip(late, count_stretches([(self._missing[k].text, redacted[k][0])
-                                                                  for k in late])):
-                recounted[k] = (redacted[k][0], before, after)
-        for k in changed:
-            _, before, after = recounted[k]
-            counts[k] += after - before
+            job.cancel()
+        self._jobs, self._unsent, self._unsent_chars = [], [], 0
+        self._worker = _counting_worker = worker
+        self._worker_base = worker.counted
+        worker.add(doc.text for doc in self._missing)
+
+    def _settle_missing(self) -> None:
+        prepared = self._worker.results(self._report) if self._worker is not None else None
+        if prepared is None:  # no worker, or it failed
+            prepared = self._prepare_here()
         fresh = {}
-        for doc, (text, found), tokens in zip(self._missing, redacted, counts):
+        for doc, (text, found, tokens) in zip(self._missing, prepared):
             self._settled[id(doc)] = Prepared(doc, text, tokens, found)
             fresh[self._key(doc)] = {"t": tokens, "r": [[r.line, r.kind] for r in found]}
         self.cache.put_many(fresh)
-        if self._scan is not None:  # done: documents added after this are scanned anew
-            self._scan.__exit__(None, None, None)
-        self._missing, self._missing_chars, self._jobs, self._recounts, self._scan = [], 0, [], [], None
+        self._missing, self._missing_chars, self._jobs = [], 0, []
+        self._worker_base = self._worker.counted if self._worker is not None else 0
         self._report()
 
-    def _redacted(self) -> list[tuple[str, tuple]]:
-        """(text to pack, redactions) of each missing document."""
-        from v4cli.context.secrets.batch import redact_all
+    def _prepare_here(self) -> list[tuple[str, tuple, int]]:
+        """(text to pack, redactions, tokens) of each missing document, scanned and counted in this process."""
+        from v4cli.context.secrets import redact
+        from v4cli.context.tokens import get_tokenizer
 
+        texts = [doc.text for doc in self._missing]
+        if self._worker is None:
+            if self._unsent:
+                self._submit()
+            counts = [n for job in self._jobs for n in job.result()]
+        else:  # the worker failed: what it was given is all counted here
+            counts = get_tokenizer().count_many(texts)
         if not self.redact:
-            return [(doc.text, ()) for doc in self._missing]
-        if self._scan is None:
-            return redact_all(doc.text for doc in self._missing)
-        self._recount_found()
-        return self._scan.result()
-
-    def _recount_found(self) -> None:
-        """Count, on the counting threads, the changed stretches of the texts that the scan in the background
-        has found secrets in since the last call (see recount_edited)."""
-        from v4cli.context.tokens import count_part
-
-        found = [(k, text) for k, text, _ in self._scan.take_found()] if self._scan is not None else []
-        if found:
-            pieces, sizes = stretch_pieces([(self._missing[k].text, text) for k, text in found])
-            self._recounts.append((found, sizes, self._pool_for().submit(count_part, pieces)))
-
-    def _recounted(self) -> dict[int, tuple[str, int, int]]:
-        """The recounts so far: index in _missing -> (redacted text, tokens of its changed stretch before, after)."""
-        recounted = {}
-        for found, sizes, job in self._recounts:
-            for (k, text), (before, after) in zip(found, _paired(job.result(), sizes)):
-                recounted[k] = (text, before, after)
-        return recounted
+            return [(text, (), n) for text, n in zip(texts, counts)]
+        redacted = [(after, tuple(found)) for after, found in map(redact, texts)]
+        changed = [k for k, (_, found) in enumerate(redacted) if found]
+        for k, recounted in zip(changed, recount_edited([(texts[k], redacted[k][0], counts[k]) for k in changed])):
+            counts[k] = recounted
+        return [(text, found, n) for (text, found), n in zip(redacted, counts)]
 
     def _count(self, texts: list[str]) -> None:
         from v4cli.context.tokens import PART_CHARS
@@ -180,30 +178,14 @@ class Preparation:
                 self._submit()
 
     def _submit(self) -> None:
-        from v4cli.context.tokens import count_part
-
-        self._jobs.append(self._pool_for().submit(count_part, self._unsent))
-        self._unsent, self._unsent_chars = [], 0
-
-    def _pool_for(self) -> ThreadPoolExecutor:
         from concurrent.futures import ThreadPoolExecutor
 
-        from v4cli.context.tokens import usable_cpus
+        from v4cli.context.tokens import count_part, usable_cpus
 
         if self._pool is None:
             self._pool = ThreadPoolExecutor(usable_cpus(), thread_name_prefix="v4-tokens")
-        return self._pool
-
-    def _scan_for_secrets(self, documents: list[Document]) -> None:
-        from v4cli.context.secrets.batch import PendingRedactions
-        from v4cli.context.tokens import usable_cpus
-
-        if not self.redact:
-            return
-        if self._scan is not None:
-            self._scan.add(doc.text for doc in documents)
-        elif self._missing_chars >= _BACKGROUND_SCAN_CHARS and usable_cpus() > 1:
-            self._scan = PendingRedactions([doc.text for doc in self._missing], background=True)
+        self._jobs.append(self._pool.submit(count_part, self._unsent))
+        self._unsent, self._unsent_chars = [], 0
 
     def _key(self, doc: Document) -> str:
         return f"doc:{doc.digest}:{self.variant}"
@@ -211,65 +193,56 @@ class Preparation:
     def _report(self) -> None:
         if not self.progress:
             return
-        counted = sum(len(job.result()) for job in self._jobs if job.done() and not job.exception())
-        done = len(self._settled) + counted + self._skipped
-        self.progress("counting tokens", done, max(self.expected, done))
+        if self._worker is not None:
+            counted = self._worker.counted - self._worker_base
+        else:
+            counted = sum(len(job.result()) for job in self._jobs if job.done() and not job.cancelled()
+                          and not job.exception())
+        # never backwards, though the count starts over when a worker takes over
+        self._reported = max(self._reported, len(self._settled) + min(counted, len(self._missing)) + self._skipped)
+        self.progress("counting tokens", self._reported, max(self.expected, self._reported))
 
     def __enter__(self) -> Preparation:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        global _counting_worker
         if self._pool is not None:
             self._pool.shutdown(cancel_futures=True)
-        if self._scan is not None:
-            self._scan.__exit__(*exc)
+        if self._worker is not None:
+            if _counting_worker is self._worker:
+                _counting_worker = None
+            self._worker.close()
 
 
-def scan_ahead() -> PendingRedactions | None:
-    """The secret scan's child process, started before the first text is read, for a run sure to scan many
-    (a first run: no file is cached): it starts while planning leaves the second core idle."""
-    from v4cli.context.secrets.batch import PendingRedactions
+def start_worker_ahead(redact: bool) -> Worker | None:
+    """A worker process started before the first text is read, for a run sure to prepare many (a first run: no
+    file is cached): it starts, and builds its tokenizer, while planning leaves the second core idle."""
     from v4cli.context.tokens import usable_cpus
+    from v4cli.context.worker import Worker
 
-    return PendingRedactions(background=True) if usable_cpus() > 1 else None
+    return Worker(redact=redact) if usable_cpus() > 1 else None
 
 
 def recount_edited(edits: Sequence[tuple[str, str, int]]) -> list[int]:
     """Token counts of edited texts, each given as (before, after, tokens before): only the stretches where they
     differ are counted, widened to places where the pre-tokenizer always splits (see tokens.first_split), so the
     unchanged rest keeps its share of the count. Redactions change a few lines of large test files; counting
-    those files again was the last serial step of a cold pack."""
-    counted = count_stretches([(before, after) for before, after, _ in edits])
-    return [tokens - before + after for (_, _, tokens), (before, after) in zip(edits, counted)]
-
-
-def count_stretches(pairs: Sequence[tuple[str, str]]) -> list[tuple[int, int]]:
-    """For each (before, after) pair of texts, the tokens of the stretches where they differ: (in before, in after)."""
+    those files again whole would cost as much as counting them the first time."""
     from v4cli.context.tokens import get_tokenizer
 
-    pieces, sizes = stretch_pieces(pairs)
-    return _paired(get_tokenizer().count_many(pieces) if pieces else [], sizes)
-
-
-def stretch_pieces(pairs: Sequence[tuple[str, str]]) -> tuple[list[str], list[int]]:
-    """The stretches where (before, after) pairs differ, pair after pair: those of the before, then those of the
-    after; and how many stretches each pair has."""
-    pieces, sizes = [], []
-    for before, after in pairs:
+    pieces, sizes = [], []  # edit after edit: its stretches in before, then in after
+    for before, after, _ in edits:
         stretches = _changed_stretches(before, after)
         pieces += [before[start:end] for start, end, _, _ in stretches]
         pieces += [after[start:end] for _, _, start, end in stretches]
         sizes.append(len(stretches))
-    return pieces, sizes
-
-
-def _paired(counted: list[int], sizes: list[int]) -> list[tuple[int, int]]:
-    """Counts of stretch_pieces as (before, after) sums, one per pair."""
-    sums, at = [], 0
-    for size in sizes:
-        sums.append((sum(counted[at : at + size]), sum(counted[at + size : at + 2 * size])))
+    counted = get_tokenizer().count_many(pieces) if pieces else []
+    recounted, at = [], 0
+    for (_, _, tokens), size in zip(edits, sizes):
+        recounted.append(tokens - sum(counted[at : at + size]) + sum(counted[at + size : at + 2 * size]))
         at += 2 * size
-    return sums
+    return recounted
 
 
 def _changed_stretches(before: str, after: str) -> list[tuple[int, int, int, int]]:
@@ -339,9 +312,7 @@ def count_cached(texts: Sequence[str], cache: Cache) -> list[int]:
     cached = cache.get_many(keys.values())
     missing = [t for t, key in keys.items() if not isinstance(cached.get(key), int)]
     if missing:
-        from v4cli.context.tokens import get_tokenizer
-
-        fresh = {keys[t]: n for t, n in zip(missing, get_tokenizer().count_many(missing))}
+        fresh = {keys[t]: n for t, n in zip(missing, _count_many(missing))}
         cache.put_many(fresh)
         cached.update(fresh)
     return [cached[keys[t]] for t in texts]
@@ -362,10 +333,16 @@ def count_cached_together(texts: Sequence[str], cache: Cache) -> list[int]:
     hit = cache.get_many([key]).get(key)
     if isinstance(hit, list) and len(hit) == len(texts) and all(isinstance(n, int) for n in hit):
         return hit
-    from v4cli.context.tokens import get_tokenizer
-
     distinct = list(dict.fromkeys(texts))  # every file's closing tag is the same string, as are empty edges
-    counted = dict(zip(distinct, get_tokenizer().count_many(distinct)))
+    counted = dict(zip(distinct, _count_many(distinct)))
     counts = [counted[text] for text in texts]
     cache.put_many({key: counts})
     return counts
+
+
+def _count_many(texts: list[str]) -> list[int]:
+    """Token counts, from the worker while one runs (its tokenizer is built; this process's may not be)."""
+    from v4cli.context.tokens import get_tokenizer
+
+    counts = _counting_worker.count(texts) if _counting_worker is not None else None
+    return counts if counts is not None else get_tokenizer().count_many(texts)

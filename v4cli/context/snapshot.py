@@ -24,7 +24,7 @@ import xxhash
 
 from v4cli.context.cache import Cache
 from v4cli.context.pack import FileEntry, PackResult, Selection, check_options, pack
-from v4cli.context.prepare import COUNT_VERSION, Preparation, Progress, scan_ahead
+from v4cli.context.prepare import COUNT_VERSION, Preparation, Progress, start_worker_ahead
 from v4cli.context.sources import Plan, SourceOptions, Skipped, plan_sources, read_plan
 from v4cli.context.walk import FileIdentity
 from v4cli.errors import V4Error
@@ -71,16 +71,17 @@ def _pack_paths(paths: list[str], options: SourceOptions, stdin: bytes | None, b
     started = time.time_ns()  # before any stat: the racy rule measures from here
     store = _Store(cache)
     with ExitStack() as stack:
-        scan = None
+        worker = None
         if cache.is_empty():
-            # a first run: nothing to reuse, every file to count and scan. The tokenizer builds and the secret
-            # scanner's process starts meanwhile, on the core that planning leaves idle.
-            from v4cli.context.tokens import build_in_background
+            # a first run: nothing to reuse, every file to scan and count. A worker process starts meanwhile and
+            # builds its tokenizer on the core that planning leaves idle (or, with one core, a thread here).
+            worker = start_worker_ahead(redact)
+            if worker is not None:
+                stack.enter_context(worker)  # stopped if nothing is read after all (a bad argument, an error)
+            else:
+                from v4cli.context.tokens import build_in_background
 
-            scan = scan_ahead() if redact else None  # first: the build would hold the GIL the start waits for
-            if scan is not None:
-                stack.enter_context(scan)  # stopped if nothing is read after all (a bad argument, an error)
-            build_in_background()
+                build_in_background()
         plan = plan_sources(paths, options)
         # an unredacted context is never written to disk: it would copy secrets into the cache directory
         base = store.enabled and redact and _fingerprint(plan, paths, options, stdin, [budget, fmt, redact], started)
@@ -94,11 +95,12 @@ def _pack_paths(paths: list[str], options: SourceOptions, stdin: bytes | None, b
         # counting and the secret scan start on the first files read, while the rest are still being read
         expected_chars = sum(candidate.size for _, candidate in plan.to_read) + len(stdin or b"")  # about
         with Preparation(cache, redact=redact, progress=progress, expected=len(plan.to_read) + (stdin is not None),
-                         scan=scan, expected_chars=expected_chars) as preparation:
+                         worker=worker, expected_chars=expected_chars) as preparation:
             collection = read_plan(plan, options, stdin, on_batch=preparation.add)
             prepared = preparation.result(collection.documents)
-    result = pack(collection, budget=budget, fmt=fmt, redact=redact, cache=cache, progress=progress,
-                  selection=selection, prepared=prepared)
+            # inside: the worker, if any, counts the frames of the files
+            result = pack(collection, budget=budget, fmt=fmt, redact=redact, cache=cache, progress=progress,
+                          selection=selection, prepared=prepared)
     if base:
         stored = store.save(ranked_key if any(f.section for f in result.files) else base, result)
         if stored is not None:  # the same bytes, copied out by the kernel instead of encoded a second time

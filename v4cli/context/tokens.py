@@ -272,6 +272,11 @@ def get_tokenizer() -> V4Tokenizer:
     return _instance
 
 
+def is_built() -> bool:
+    """Whether the process-wide tokenizer is ready to use here."""
+    return _instance is not None
+
+
 def build_in_background() -> None:
     """Start building the process-wide tokenizer on a thread, for a caller sure to need it soon. A failure here
     is silent: the caller's own `get_tokenizer` tries again and reports it."""
