@@ -230,7 +230,7 @@ def test_a_first_run_scans_and_counts_in_a_worker_started_before_planning(tmp_pa
     _nothing_done_here(monkeypatch)
     result = _pack(repo, Cache(tmp_path / "cache"))
     assert len(started) == 1 and started[0].counted == 5  # every file went to the worker
-    assert started[0]._child.poll() is not None  # and it is stopped
+    assert started[0]._child.wait(timeout=60) == 0  # and it ends, at the end of its input
     assert result.text == expected.text and result.tokens == expected.tokens
     assert "[REDACTED:github-token]" in result.text and "ghp_R8x2" not in result.text
 
@@ -244,6 +244,6 @@ def test_a_worker_started_ahead_is_stopped_when_the_input_is_small_or_cannot_be_
         snapshot.pack_paths([str(tmp_path / "missing")], SourceOptions(), stdin=None, budget=1000, fmt="xml",
                             redact=True, cache=Cache(tmp_path / "other-cache"))
     assert len(started) == 2
-    assert all(w._child.poll() is not None and w.counted == 0 for w in started)
+    assert all(w._child.wait(timeout=60) is not None and w.counted == 0 for w in started)  # all ended
     _pack(repo, Cache(tmp_path / "cache"))  # no longer a first run: nothing started ahead
     assert len(started) == 2

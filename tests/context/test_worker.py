@@ -116,6 +116,13 @@ def test_a_child_that_cannot_start_is_not_used(monkeypatch, tmp_path):
         assert w.results() is None and w.count(CORPUS) is None
 
 
+def test_a_child_let_go_ends_by_itself():
+    with worker.Worker(redact=False) as w:
+        w.add(CORPUS[:2])
+        assert w.results() is not None
+    assert w._child.wait(timeout=60) == 0  # its input ended: it left on its own, not killed
+
+
 def test_leaving_early_stops_the_child(monkeypatch):
     monkeypatch.setattr(worker, "_CHILD", "import time; time.sleep(60)")
     with pytest.raises(KeyboardInterrupt), worker.Worker(redact=True) as w:

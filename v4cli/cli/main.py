@@ -7,6 +7,7 @@ tree-sitter, llama.cpp, numpy, httpx) are imported inside the command that needs
 
 from __future__ import annotations
 
+import gc
 import importlib
 import os
 import sys
@@ -89,6 +90,10 @@ def main() -> None:
             sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - silence the flush at exit
         finally:
             sys.exit(1)
+    finally:
+        # The process is about to exit: its last cyclic collection would walk every object still alive (~30 ms
+        # after packing a large repository, a tenth of a warm run) only to free memory the exit frees anyway.
+        gc.freeze()
 
 
 def _report(err: V4Error) -> None:

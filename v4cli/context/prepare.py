@@ -205,14 +205,14 @@ class Preparation:
     def __enter__(self) -> Preparation:
         return self
 
-    def __exit__(self, *exc: object) -> None:
+    def __exit__(self, exc_type: object, *exc: object) -> None:
         global _counting_worker
         if self._pool is not None:
             self._pool.shutdown(cancel_futures=True)
         if self._worker is not None:
             if _counting_worker is self._worker:
                 _counting_worker = None
-            self._worker.close()
+            self._worker.close(interrupted=exc_type is not None)
 
 
 def start_worker_ahead(redact: bool) -> Worker | None:

@@ -166,13 +166,14 @@ class Worker:
     def __enter__(self) -> Worker:
         return self
 
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+    def __exit__(self, exc_type: object, *exc: object) -> None:
+        self.close(interrupted=exc_type is not None)
 
-    def close(self) -> None:
-        """Stop the child (at once: nothing it could still do is wanted)."""
-        self._outbox.put(None)  # the sender stops waiting
-        if self._child is not None and self._child.poll() is None:
+    def close(self, *, interrupted: bool = False) -> None:
+        """Let the child go: the end of its input ends it, without this process waiting for its exit (its
+        tables take a moment to free); `interrupted`: stop it at once, whatever it is still doing."""
+        self._outbox.put(None)  # the sender closes the child's input once it has sent what it holds
+        if interrupted and self._child is not None and self._child.poll() is None:
             self._child.kill()
             self._child.wait()
 
