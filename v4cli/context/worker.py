@@ -27,7 +27,7 @@ _ROOT = str(Path(__file__).resolve().parents[2])
 _CHILD = "import sys; sys.path.insert(0, sys.argv[1]); from v4cli.context.worker import serve; serve()"
 
 _BATCH = 256  # texts per message sent to the child
-Prepared = tuple[str, tuple[Redaction, ...], int]  # (text to pack, redactions, its tokens)
+Result = tuple[str, tuple[Redaction, ...], int]  # (text to pack, redactions, its tokens)
 
 
 class Worker:
@@ -37,7 +37,6 @@ class Worker:
     given since its last call. `count` asks for the counts of more texts, answered after those."""
 
     def __init__(self, *, redact: bool) -> None:
-        self.redact = redact
         self._texts: list[str] = []  # every text given, in order
         self._counts: list[int | None] = []  # their counts, as the child's answers come (in any order)
         self._found: dict[int, tuple[str, tuple[Redaction, ...]]] = {}  # index -> redacted text, redactions
@@ -81,7 +80,7 @@ class Worker:
             self._counts += [None] * len(texts)
             self._outbox.put(("texts", texts))
 
-    def results(self, waiting: Callable[[], None] | None = None) -> list[Prepared] | None:
+    def results(self, waiting: Callable[[], None] | None = None) -> list[Result] | None:
         """(text to pack, redactions, tokens) of each text given since the last call, in order; None if the
         child did not answer for all of them. `waiting()` is called every tenth of a second until then (progress)."""
         while True:
@@ -112,10 +111,11 @@ class Worker:
                     kind, texts = message
                     if kind == "count":
                         pickle.dump(message, child.stdin, protocol=pickle.HIGHEST_PROTOCOL)
-                    for start in range(0, len(texts) if kind == "texts" else 0, _BATCH):
-                        chunk = texts[start : start + _BATCH]
-                        self._sent += len(chunk)  # before the write: the answer may come back before it returns
-                        pickle.dump((kind, chunk), child.stdin, protocol=pickle.HIGHEST_PROTOCOL)
+                    else:
+                        for start in range(0, len(texts), _BATCH):
+                            chunk = texts[start : start + _BATCH]
+                            self._sent += len(chunk)  # before the write: the answer may come before it returns
+                            pickle.dump((kind, chunk), child.stdin, protocol=pickle.HIGHEST_PROTOCOL)
                     child.stdin.flush()  # the child answers what it has: none may wait in our buffer
         except (OSError, ValueError):  # the child is gone: the receiver sees it end
             pass
