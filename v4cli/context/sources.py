@@ -63,9 +63,8 @@ _GLOB_MAGIC = re.compile(r"[*?\[]")
 _PARALLEL_THRESHOLD = 16
 _BATCH = 128
 # Reading threads hold the GIL for all but their system calls. Two keep a read in flight while a batch is
-# decoded, and the disk busy on a cold page cache; more only pass the GIL around among themselves while the
-# token-counting threads want the cores (four made a cold pack of Django ~5% slower than two, in two
-# interleaved runs of 24 and 30 rounds; one was in between).
+# decoded, and the disk busy on a cold page cache; more only pass the GIL around among themselves. (The A/B runs
+# once quoted here for two against four were flawed: see benchmarks/README.md, ab_pack.py.)
 _READ_THREADS = 2
 
 

@@ -242,13 +242,9 @@ def _serve(redact: bool) -> None:
 def _parts(texts: list[str]) -> Iterable[tuple[int, list[str]]]:
     """Consecutive runs of `texts` of about tokens.PART_CHARS characters, with the index of each run's first
     text: small enough that both counting threads keep busy to the end."""
-    from v4cli.context.tokens import PART_CHARS
+    from v4cli.context.tokens import PART_CHARS, _contiguous_batches
 
-    start, size = 0, 0
-    for k, text in enumerate(texts):
-        size += len(text)
-        if size >= PART_CHARS:
-            yield start, texts[start : k + 1]
-            start, size = k + 1, 0
-    if start < len(texts):
-        yield start, texts[start:]
+    total, start = sum(map(len, texts)), 0
+    for part in _contiguous_batches(texts, total, parts=max(1, total // PART_CHARS)):
+        yield start, part
+        start += len(part)
